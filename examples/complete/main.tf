@@ -1,0 +1,47 @@
+# Complete: every layer on, with custom approval values, AMIs approved by ID and by owner,
+# AMI publishers, a permissions boundary, and the policy attached to a role, a group and a user.
+
+provider "aws" {
+  region = var.region
+}
+
+data "aws_iam_policy_document" "assume_by_ec2" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "deployer" {
+  name               = "approved-amis-complete-deployer"
+  assume_role_policy = data.aws_iam_policy_document.assume_by_ec2.json
+}
+
+resource "aws_iam_group" "operators" {
+  name = "approved-amis-complete-operators"
+}
+
+resource "aws_iam_user" "ci" {
+  name = "approved-amis-complete-ci"
+}
+
+module "approved_amis" {
+  source = "../../"
+
+  name = "approved-amis-complete"
+  tags = { Project = "approved-amis" }
+
+  approval_tag_key    = "Environment"
+  approval_tag_values = ["Prod", "Production"]
+  approved_ami_ids    = ["ami-0123456789abcdef0"]
+  approved_ami_owners = ["137112412989"]
+  ami_publisher_arns  = ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
+
+  create_iam_boundary_policy = true
+  iam_attach_to_role_names   = [aws_iam_role.deployer.name]
+  iam_attach_to_group_names  = [aws_iam_group.operators.name]
+  iam_attach_to_user_names   = [aws_iam_user.ci.name]
+}

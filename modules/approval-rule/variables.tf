@@ -1,0 +1,134 @@
+################################################################################
+# Approval rule
+################################################################################
+
+variable "approval_tag_key" {
+  description = "Tag key that marks an AMI as approved (for example Environment). Only AMI publishers may set or remove it."
+  type        = string
+  default     = "Environment"
+
+  validation {
+    condition     = length(trimspace(var.approval_tag_key)) > 0
+    error_message = "approval_tag_key must not be empty: set it to the tag key that marks approved AMIs, for example \"Environment\"."
+  }
+
+  validation {
+    condition     = length(var.approval_tag_key) <= 128
+    error_message = "approval_tag_key is longer than the 128 characters AWS allows for a tag key: use a shorter key."
+  }
+
+  validation {
+    condition     = !startswith(lower(var.approval_tag_key), "aws:")
+    error_message = "approval_tag_key must not start with \"aws:\": that prefix is reserved for AWS and cannot be set on an AMI. Use your own key, for example \"Environment\"."
+  }
+
+  validation {
+    condition     = can(regex("^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$", var.approval_tag_key)) && !strcontains(var.approval_tag_key, ":") && !strcontains(var.approval_tag_key, ",")
+    error_message = "approval_tag_key may hold only letters, digits, spaces and _ . / = + - @, and no \":\" or \",\" (AWS Config's APPROVED_AMIS_BY_TAG uses them as separators)."
+  }
+}
+
+variable "approval_tag_values" {
+  description = "Values of approval_tag_key that mark an AMI as approved (case-sensitive), at most 10 (the AWS Config rule's limit)."
+  type        = list(string)
+  default     = ["Prod"]
+
+  validation {
+    condition     = length(var.approval_tag_values) > 0
+    error_message = "approval_tag_values must list at least one value, for example [\"Prod\"]: with none, no AMI could ever be approved by tag."
+  }
+
+  validation {
+    condition     = length(var.approval_tag_values) <= 10
+    error_message = "approval_tag_values may list at most 10 values: AWS Config's APPROVED_AMIS_BY_TAG accepts at most 10 key:value entries."
+  }
+
+  validation {
+    condition     = alltrue([for value in var.approval_tag_values : length(trimspace(value)) > 0])
+    error_message = "approval_tag_values must not contain an empty value: remove it or give the tag value that approves an AMI."
+  }
+
+  validation {
+    condition     = alltrue([for value in var.approval_tag_values : length(value) <= 256])
+    error_message = "Every entry of approval_tag_values must be at most 256 characters, the AWS limit for a tag value."
+  }
+
+  validation {
+    condition     = alltrue([for value in var.approval_tag_values : !strcontains(value, ",") && !strcontains(value, ":")])
+    error_message = "approval_tag_values must not contain \",\" or \":\": AWS Config's APPROVED_AMIS_BY_TAG uses them as separators."
+  }
+
+  validation {
+    condition     = length(distinct(var.approval_tag_values)) == length(var.approval_tag_values)
+    error_message = "approval_tag_values lists a value twice: list each approved value once."
+  }
+}
+
+variable "approved_ami_ids" {
+  description = "AMI IDs approved whatever their tags (for example AMIs shared from another account, whose tags this account cannot see). At most 21."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.approved_ami_ids : can(regex("^ami-([0-9a-f]{8}|[0-9a-f]{17})$", id))])
+    error_message = "approved_ami_ids must hold AMI IDs such as \"ami-0123456789abcdef0\" (\"ami-\" then 8 or 17 lowercase hex digits)."
+  }
+
+  validation {
+    condition     = length(var.approved_ami_ids) <= 21 && length(join(",", var.approved_ami_ids)) <= 1024
+    error_message = "approved_ami_ids may list at most 21 IDs (1024 characters joined), the limit of AWS Config's APPROVED_AMIS_BY_ID: approve the rest by tag or owner."
+  }
+
+  validation {
+    condition     = length(distinct(var.approved_ami_ids)) == length(var.approved_ami_ids)
+    error_message = "approved_ami_ids lists an AMI ID twice: list each ID once."
+  }
+}
+
+variable "approved_ami_owners" {
+  description = "AMI owners approved whatever the tags: 12-digit account IDs, \"amazon\" or \"aws-marketplace\" (matched with ec2:Owner)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for owner in var.approved_ami_owners : can(regex("^([0-9]{12}|amazon|aws-marketplace)$", owner))])
+    error_message = "approved_ami_owners must hold 12-digit AWS account IDs, \"amazon\" or \"aws-marketplace\"."
+  }
+}
+
+################################################################################
+# Policy documents
+################################################################################
+
+variable "partition" {
+  description = "AWS partition the policy ARNs use: aws, aws-cn or aws-us-gov."
+  type        = string
+  default     = "aws"
+
+  validation {
+    condition     = contains(["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"], var.partition)
+    error_message = "partition must be an AWS partition name such as \"aws\", \"aws-cn\" or \"aws-us-gov\"."
+  }
+}
+
+variable "ami_publisher_arns" {
+  description = "IAM principal ARN patterns (wildcards allowed) that may add, change or remove the approval tag on AMIs. Empty: nobody the policy applies to may."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.ami_publisher_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|\\*):[A-Za-z0-9_+=,.@/*?-]+$", arn))])
+    error_message = "ami_publisher_arns must hold IAM principal ARNs such as \"arn:aws:iam::123456789012:role/ami-publisher\" (wildcards * and ? allowed)."
+  }
+}
+
+variable "exempt_principal_arns" {
+  description = "IAM principal ARN patterns exempt from the launch denial (break-glass roles). Used by the SCP; keep empty for IAM policies."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.exempt_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|\\*):[A-Za-z0-9_+=,.@/*?-]+$", arn))])
+    error_message = "exempt_principal_arns must hold IAM principal ARNs such as \"arn:aws:iam::123456789012:role/break-glass\" (wildcards * and ? allowed)."
+  }
+}

@@ -1,0 +1,69 @@
+data "aws_partition" "current" {
+  count = var.create ? 1 : 0
+}
+
+################################################################################
+# Approval rule
+################################################################################
+
+module "approval_rule" {
+  source = "../approval-rule"
+
+  approval_tag_key    = var.approval_tag_key
+  approval_tag_values = var.approval_tag_values
+  approved_ami_ids    = var.approved_ami_ids
+  approved_ami_owners = var.approved_ami_owners
+  ami_publisher_arns  = var.ami_publisher_arns
+  partition           = try(data.aws_partition.current[0].partition, "aws")
+}
+
+################################################################################
+# Policy
+################################################################################
+
+resource "aws_iam_policy" "this" {
+  count = var.create && var.create_policy ? 1 : 0
+
+  name        = var.name
+  path        = var.path
+  description = var.description
+  policy      = module.approval_rule.policy_json
+
+  tags = var.tags
+}
+
+resource "aws_iam_policy" "boundary" {
+  count = var.create && var.create_boundary_policy ? 1 : 0
+
+  name        = "${var.name}-boundary"
+  path        = var.path
+  description = "Permissions boundary: everything except launches from unapproved AMIs and approval tag changes."
+  policy      = module.approval_rule.boundary_policy_json
+
+  tags = var.tags
+}
+
+################################################################################
+# Attachments
+################################################################################
+
+resource "aws_iam_role_policy_attachment" "this" {
+  for_each = toset(var.create && var.create_policy ? var.attach_to_role_names : [])
+
+  role       = each.value
+  policy_arn = aws_iam_policy.this[0].arn
+}
+
+resource "aws_iam_group_policy_attachment" "this" {
+  for_each = toset(var.create && var.create_policy ? var.attach_to_group_names : [])
+
+  group      = each.value
+  policy_arn = aws_iam_policy.this[0].arn
+}
+
+resource "aws_iam_user_policy_attachment" "this" {
+  for_each = toset(var.create && var.create_policy ? var.attach_to_user_names : [])
+
+  user       = each.value
+  policy_arn = aws_iam_policy.this[0].arn
+}

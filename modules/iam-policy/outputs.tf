@@ -1,0 +1,42 @@
+################################################################################
+# Approval rule
+################################################################################
+
+output "approval_rule" {
+  description = "The approval rule the policy enforces (tag key and values, AMI IDs, owners); null when create = false."
+  value       = var.create ? module.approval_rule.rule : null
+}
+
+################################################################################
+# Policy
+################################################################################
+
+output "policy_json" {
+  description = "The identity policy document (JSON); null when create = false."
+  value       = var.create ? module.approval_rule.policy_json : null
+}
+
+output "boundary_policy_json" {
+  description = "The permissions boundary document (JSON); null when create = false."
+  value       = var.create ? module.approval_rule.boundary_policy_json : null
+}
+
+output "scp_policy_json" {
+  description = "The deny-only document, ready for a service control policy (JSON); null when create = false."
+  value       = var.create ? module.approval_rule.scp_policy_json : null
+}
+
+output "policy_arn" {
+  description = "ARN of the managed policy; null when it is not created."
+  value       = try(aws_iam_policy.this[0].arn, null)
+}
+
+output "policy_name" {
+  description = "Name of the managed policy; null when it is not created."
+  value       = try(aws_iam_policy.this[0].name, null)
+}
+
+output "boundary_policy_arn" {
+  description = "ARN of the permissions boundary policy; null when it is not created."
+  value       = try(aws_iam_policy.boundary[0].arn, null)
+}

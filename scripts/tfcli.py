@@ -1,0 +1,95 @@
+"""Terraform CLI configuration for this repository's scripts and tests.
+
+Writes a CLI config (pointed to by TF_CLI_CONFIG_FILE) with a shared plugin cache. When a local
+filesystem mirror of the hashicorp/aws provider exists, the config installs the provider from it, so
+`terraform init` works offline; without one, Terraform uses the public registry as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = REPO_ROOT / ".cache"
+AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
+MIRROR_CANDIDATES = (
+    "/opt/tf-plugins",
+    "~/.terraform.d/plugins",
+    "~/.local/share/terraform/plugins",
+    "/usr/local/share/terraform/plugins",
+    "/usr/share/terraform/plugins",
+)
+
+
+def find_provider_mirror() -> Path | None:
+    """The first directory holding an unpacked mirror of the aws provider, if any.
+
+    TF_PROVIDER_MIRROR names one explicitly; an empty value disables mirror discovery.
+    """
+    explicit = os.environ.get("TF_PROVIDER_MIRROR")
+    candidates = [explicit] if explicit is not None else list(MIRROR_CANDIDATES)
+    for candidate in candidates:
+        if candidate and (Path(candidate).expanduser() / AWS_PROVIDER).is_dir():
+            return Path(candidate).expanduser()
+    return None
+
+
+def render_cli_config(plugin_cache: Path, mirror: Path | None) -> str:
+    lines = [
+        f"plugin_cache_dir = {json.dumps(str(plugin_cache))}",
+        "plugin_cache_may_break_dependency_lock_file = true",
+    ]
+    if mirror is not None:
+        lines += [
+            "provider_installation {",
+            "  filesystem_mirror {",
+            f"    path    = {json.dumps(str(mirror))}",
+            f"    include = [{json.dumps(AWS_PROVIDER)}]",
+            "  }",
+            "  direct {",
+            f"    exclude = [{json.dumps(AWS_PROVIDER)}]",
+            "  }",
+            "}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_cli_config(cache_dir: Path = CACHE_DIR) -> Path:
+    """Write the CLI config under cache_dir and return its path."""
+    plugin_cache = cache_dir / "plugin-cache"
+    plugin_cache.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / "terraformrc"
+    path.write_text(render_cli_config(plugin_cache, find_provider_mirror()))
+    return path
+
+
+def terraform_env(endpoint_url: str | None = None, cache_dir: Path = CACHE_DIR) -> dict[str, str]:
+    """Environment for running terraform: the CLI config, and the emulator when endpoint_url is given."""
+    env = dict(os.environ)
+    env["TF_CLI_CONFIG_FILE"] = str(write_cli_config(cache_dir))
+    env["TF_IN_AUTOMATION"] = "1"
+    env["CHECKPOINT_DISABLE"] = "1"
+    if endpoint_url:
+        env.update(emulator_credentials(endpoint_url))
+    return env
+
+
+def emulator_credentials(endpoint_url: str) -> dict[str, str]:
+    """Variables that send the aws provider and boto3 to the emulator with throwaway credentials."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_PROFILE": "",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+if __name__ == "__main__":
+    print(write_cli_config())

@@ -1,0 +1,154 @@
+"""Prevent: the IAM policy the module renders, read from the plan of each example."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import EXAMPLES
+from tfcli import REPO_ROOT
+
+POLICY = "module.iam_policy.aws_iam_policy.this[0]"
+BOUNDARY = "module.iam_policy.aws_iam_policy.boundary[0]"
+IMAGES = "arn:aws:ec2:*::image/*"
+LAUNCH_RESOURCES = sorted(
+    f"arn:aws:ec2:*:*:{kind}/*"
+    for kind in ("instance", "volume", "network-interface", "subnet", "security-group", "key-pair", "launch-template")
+)
+
+
+def statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    by_sid = {s["Sid"]: s for s in document["Statement"]}
+    assert len(by_sid) == len(document["Statement"]), "statement Sids must be unique"
+    return by_sid
+
+
+@pytest.fixture(scope="module")
+def basic(plan_summary) -> dict[str, dict[str, Any]]:
+    return statements(plan_summary(EXAMPLES / "basic").policy(POLICY))
+
+
+@pytest.fixture(scope="module")
+def complete(plan_summary) -> dict[str, dict[str, Any]]:
+    return statements(plan_summary(EXAMPLES / "complete").policy(POLICY))
+
+
+def test_run_instances_allowed_only_on_images_with_the_approval_tag(basic) -> None:
+    allow = basic["AllowRunInstancesWithApprovedImageTag"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Action"] == "ec2:RunInstances"
+    assert allow["Resource"] == IMAGES
+    assert allow["Condition"] == {"StringEquals": {"ec2:ResourceTag/Environment": ["Prod"]}}
+
+
+def test_other_launch_resources_are_allowed_in_their_own_statement(basic) -> None:
+    other = basic["AllowRunInstancesOtherResources"]
+    assert other["Effect"] == "Allow"
+    assert other["Action"] == "ec2:RunInstances"
+    assert sorted(other["Resource"]) == LAUNCH_RESOURCES
+    assert "Condition" not in other
+    assert IMAGES not in other["Resource"]
+
+
+def test_tags_may_be_created_only_by_run_instances(basic) -> None:
+    tag = basic["AllowTagOnLaunch"]
+    assert tag["Effect"] == "Allow"
+    assert tag["Action"] == "ec2:CreateTags"
+    assert sorted(tag["Resource"]) == sorted(f"arn:aws:ec2:*:*:{k}/*" for k in ("instance", "volume", "network-interface"))
+    assert tag["Condition"] == {"StringEquals": {"ec2:CreateAction": "RunInstances"}}
+
+
+def test_launch_from_an_unapproved_image_is_explicitly_denied(basic) -> None:
+    deny = basic["DenyRunInstancesWithUnapprovedImage"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Action"] == "ec2:RunInstances"
+    assert deny["Resource"] == IMAGES
+    assert deny["Condition"] == {"StringNotEquals": {"ec2:ResourceTag/Environment": ["Prod"]}}
+
+
+def test_only_publishers_may_change_the_approval_tag_on_images(basic) -> None:
+    guard = basic["DenyApprovalTagChangeOnImage"]
+    assert guard["Effect"] == "Deny"
+    assert sorted(guard["Action"]) == ["ec2:CreateTags", "ec2:DeleteTags"]
+    assert guard["Resource"] == IMAGES
+    assert guard["Condition"] == {
+        "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": ["Environment"]},
+        "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/ami-publisher"]},
+    }
+    delete_all = basic["DenyDeleteAllTagsOnImage"]
+    assert delete_all["Action"] == "ec2:DeleteTags"
+    assert delete_all["Condition"] == {
+        "Null": {"aws:TagKeys": "true"},
+        "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/ami-publisher"]},
+    }
+
+
+def test_no_id_or_owner_approval_unless_configured(basic) -> None:
+    assert "AllowRunInstancesWithApprovedImageId" not in basic
+    assert "AllowRunInstancesWithApprovedImageOwner" not in basic
+
+
+def test_images_approved_by_id_and_owner_when_configured(complete) -> None:
+    assert complete["AllowRunInstancesWithApprovedImageId"]["Condition"] == {
+        "StringEquals": {"ec2:ImageID": ["ami-0123456789abcdef0"]}
+    }
+    assert complete["AllowRunInstancesWithApprovedImageOwner"]["Condition"] == {
+        "StringEquals": {"ec2:Owner": ["137112412989"]}
+    }
+    assert complete["DenyRunInstancesWithUnapprovedImage"]["Condition"] == {
+        "StringNotEquals": {
+            "ec2:ResourceTag/Environment": ["Prod", "Production"],
+            "ec2:ImageID": ["ami-0123456789abcdef0"],
+            "ec2:Owner": ["137112412989"],
+        }
+    }
+    assert complete["AllowRunInstancesWithApprovedImageTag"]["Condition"] == {
+        "StringEquals": {"ec2:ResourceTag/Environment": ["Prod", "Production"]}
+    }
+
+
+def test_several_publishers_are_all_exempt_from_the_tag_guard(complete) -> None:
+    assert complete["DenyApprovalTagChangeOnImage"]["Condition"]["ArnNotLike"] == {
+        "aws:PrincipalArn": ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
+    }
+
+
+def test_custom_tag_key_and_values_reach_every_statement(plan_summary) -> None:
+    plan = plan_summary(REPO_ROOT, approval_tag_key="CostCenter", approval_tag_values=["Golden", "Hardened"])
+    policy = statements(plan.policy(POLICY))
+    assert policy["AllowRunInstancesWithApprovedImageTag"]["Condition"] == {
+        "StringEquals": {"ec2:ResourceTag/CostCenter": ["Golden", "Hardened"]}
+    }
+    assert policy["DenyRunInstancesWithUnapprovedImage"]["Condition"] == {
+        "StringNotEquals": {"ec2:ResourceTag/CostCenter": ["Golden", "Hardened"]}
+    }
+    assert policy["DenyApprovalTagChangeOnImage"]["Condition"] == {
+        "ForAnyValue:StringEqualsIgnoreCase": {"aws:TagKeys": ["CostCenter"]}
+    }
+    assert "Environment" not in plan.values[POLICY]["policy"]
+
+
+def test_scp_document_holds_exactly_the_policy_denials(plan_summary, complete) -> None:
+    plan = plan_summary(EXAMPLES / "complete")
+    scp = statements(json.loads(plan.outputs["scp_policy_json"]))
+    denials = {sid: s for sid, s in complete.items() if s["Effect"] == "Deny"}
+    assert scp == denials
+    assert set(denials) == {"DenyRunInstancesWithUnapprovedImage", "DenyApprovalTagChangeOnImage", "DenyDeleteAllTagsOnImage"}
+
+
+def test_boundary_allows_everything_but_the_denials(plan_summary, complete) -> None:
+    boundary = statements(plan_summary(EXAMPLES / "complete").policy(BOUNDARY))
+    assert boundary.pop("AllowEverythingWithinBoundary") == {
+        "Sid": "AllowEverythingWithinBoundary",
+        "Effect": "Allow",
+        "Action": "*",
+        "Resource": "*",
+    }
+    assert boundary == {sid: s for sid, s in complete.items() if s["Effect"] == "Deny"}
+
+
+def test_policy_output_is_the_document_of_the_managed_policy(plan_summary) -> None:
+    plan = plan_summary(EXAMPLES / "basic")
+    assert plan.outputs["policy_json"] == plan.values[f"module.approved_amis.{POLICY}"]["policy"]
