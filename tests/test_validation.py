@@ -1,4 +1,8 @@
-"""Bad input is rejected at plan time with a message that says what to fix (tests/contracts/bad_inputs.yaml)."""
+"""Bad input is rejected at plan time with a message that says what to fix.
+
+Contracts: tests/contracts/bad_inputs*.yaml, each case `{vars, message, directory?}` where directory
+(relative to the repository, default the root module) is the configuration planned.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,12 @@ import yaml
 
 from tfcli import REPO_ROOT
 
-CASES = yaml.safe_load((Path(__file__).parent / "contracts" / "bad_inputs.yaml").read_text())
+CONTRACTS = sorted((Path(__file__).parent / "contracts").glob("bad_inputs*.yaml"))
+CASES = {
+    f"{contract.stem}:{case}": spec
+    for contract in CONTRACTS
+    for case, spec in yaml.safe_load(contract.read_text()).items()
+}
 
 
 def test_the_contract_is_large_enough() -> None:
@@ -19,7 +28,7 @@ def test_the_contract_is_large_enough() -> None:
 @pytest.mark.parametrize("case", sorted(CASES), ids=sorted(CASES))
 def test_bad_input_is_rejected_with_its_message(case: str, plan_error) -> None:
     spec = CASES[case]
-    output = plan_error(REPO_ROOT, **spec["vars"])
+    output = plan_error(REPO_ROOT / spec.get("directory", "."), **spec["vars"])
     assert spec["message"] in output, f"{case}: expected {spec['message']!r} in:\n{output[-1500:]}"
     assert "Invalid value for variable" in output or "Invalid value for input variable" in output
 
