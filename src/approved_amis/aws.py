@@ -1,0 +1,138 @@
+"""Every AWS access of the CLI starts here: session, clients with retry configuration, regions, errors."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+)
+
+DEFAULT_RETRY_MODE = "adaptive"
+DEFAULT_MAX_ATTEMPTS = 10
+MAX_POOL_CONNECTIONS = 20
+
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "OptInRequired"}
+)
+BAD_CREDENTIAL_CODES = frozenset(
+    {"InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken", "ExpiredTokenException", "InvalidToken"}
+)
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"}
+)
+
+
+class AwsError(RuntimeError):
+    """An AWS failure, already phrased as one line for the user."""
+
+
+class UsageError(ValueError):
+    """The command line asks for something that cannot work (unknown region, missing credentials)."""
+
+
+def retry_config() -> Config:
+    """Retries with backoff for throttling; AWS_RETRY_MODE and AWS_MAX_ATTEMPTS override the defaults."""
+    mode = os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE
+    attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
+    return Config(retries={"mode": mode, "max_attempts": attempts}, max_pool_connections=MAX_POOL_CONNECTIONS)
+
+
+def session(profile: str | None = None) -> boto3.session.Session:
+    """A session that has credentials, or a UsageError saying how to provide them."""
+    try:
+        current = boto3.session.Session(profile_name=profile or None)
+        credentials = current.get_credentials()
+    except BotoCoreError as error:
+        raise UsageError(f"cannot load AWS configuration: {error}") from None
+    if credentials is None:
+        raise UsageError(
+            "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "or run `aws sso login`"
+        )
+    return current
+
+
+def known_regions(current: boto3.session.Session, service: str = "ec2") -> set[str]:
+    """Every region botocore knows for the service, in every partition."""
+    return {
+        region
+        for partition in current.get_available_partitions()
+        for region in current.get_available_regions(service, partition_name=partition)
+    }
+
+
+def check_regions(current: boto3.session.Session, regions: list[str]) -> list[str]:
+    """The regions, deduplicated in order; a UsageError naming the first unknown one."""
+    if not regions:
+        fallback = current.region_name
+        if not fallback:
+            raise UsageError("no region: give --region (repeatable) or set AWS_REGION")
+        regions = [fallback]
+    known = known_regions(current)
+    for region in regions:
+        if region not in known:
+            close = sorted(r for r in known if r.split("-")[0] == region.split("-")[0])[:6]
+            hint = f" (known here: {', '.join(close)})" if close else ""
+            raise UsageError(f"unknown region {region!r}{hint}")
+    return list(dict.fromkeys(regions))
+
+
+def client(current: boto3.session.Session, service: str, region: str) -> Any:
+    """A client for one service and region with the retry configuration. Create clients on one thread."""
+    return current.client(service, region_name=region, config=retry_config())
+
+
+def account_id(current: boto3.session.Session, region: str) -> str:
+    """The caller's account ID (STS GetCallerIdentity), or an AwsError saying why it is unknown."""
+    try:
+        return str(client(current, "sts", region).get_caller_identity()["Account"])
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(describe_error(error, "cannot identify the AWS account")) from None
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def describe_error(error: BaseException, context: str) -> str:
+    """One line: what failed, the AWS error code, and what to do about it."""
+    code = error_code(error)
+    message = " ".join(str(error).split())
+    if isinstance(error, ClientError):
+        message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split()) or code
+        operation = getattr(error, "operation_name", "")
+        where = f"{context}: {operation} " if operation else f"{context}: "
+        if code in ACCESS_DENIED_CODES:
+            return f"{where}access denied ({code}): {message}"
+        if code in BAD_CREDENTIAL_CODES:
+            return f"{where}credentials rejected ({code}): {message}"
+        if code in THROTTLING_CODES:
+            return f"{where}throttled ({code}) after retries: {message}"
+        return f"{where}{code}: {message}"
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        return f"{context}: no usable AWS credentials ({message})"
+    if isinstance(error, EndpointConnectionError):
+        return f"{context}: cannot reach the endpoint ({message})"
+    if isinstance(error, NoRegionError):
+        return f"{context}: no region given"
+    return f"{context}: {type(error).__name__}: {message}"
+
+
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+
+
+def is_ami_id(value: str) -> bool:
+    """Whether the value has the shape of an AMI ID (ami- and 8 or 17 hexadecimal digits)."""
+    return bool(AMI_ID.match(value))

@@ -1,0 +1,187 @@
+"""Findings and the output formats, in one place. Writers stream: a row is printed when it is known,
+so memory stays flat however large the fleet. Formats: table (default), json, csv; more can register
+in WRITERS."""
+
+from __future__ import annotations
+
+import csv
+import json
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Protocol, TextIO
+
+from approved_amis.classify import Verdict
+
+
+class Row(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One use of an AMI and its verdict.
+
+    The audit locates a use by `resource_id` and `region`; a plan check by `address`. Location fields
+    left as None are omitted from JSON; `ami_id` is None when the AMI is not known yet.
+    """
+
+    resource_type: str
+    ami_id: str | None
+    verdict: Verdict
+    reason: str
+    resource_id: str | None = None
+    region: str | None = None
+    address: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        if self.address is not None:
+            row["address"] = self.address
+        row["resource_type"] = self.resource_type
+        if self.resource_id is not None:
+            row["resource_id"] = self.resource_id
+        if self.region is not None:
+            row["region"] = self.region
+        row.update(ami_id=self.ami_id, verdict=self.verdict.value, reason=self.reason)
+        return row
+
+
+AUDIT_FIELDS = ("resource_type", "resource_id", "region", "ami_id", "verdict", "reason")
+
+
+def verdict_summary(counts: Counter[Verdict], noun: str = "AMI uses") -> str:
+    """`12 AMI uses: 8 approved, 3 unapproved, 1 unknown`."""
+    total = sum(counts.values())
+    parts = ", ".join(f"{counts.get(v, 0)} {v.value}" for v in Verdict)
+    return f"{total} {noun}: {parts}"
+
+
+################################################################################
+# Layouts: which columns a command shows
+################################################################################
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    value: Callable[[dict[str, Any]], str]
+    width: int = 0
+
+
+def field(name: str) -> Callable[[dict[str, Any]], str]:
+    return lambda row: "" if row.get(name) is None else str(row[name])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Table columns and CSV fields for one kind of row."""
+
+    columns: tuple[Column, ...]
+    csv_fields: tuple[str, ...]
+
+
+AUDIT_LAYOUT = Layout(
+    columns=(
+        Column("RESOURCE", lambda row: f"{row['resource_type']} {row.get('resource_id') or ''}".strip(), 48),
+        Column("REGION", field("region"), 14),
+        Column("AMI", field("ami_id"), 21),
+        Column("VERDICT", field("verdict"), 10),
+        Column("REASON", field("reason")),
+    ),
+    csv_fields=AUDIT_FIELDS,
+)
+
+
+################################################################################
+# Writers
+################################################################################
+
+
+class Writer:
+    """Streams rows to `stream`; `close(summary)` ends the document. Safe to call from several threads."""
+
+    def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.layout = layout
+        self.summary_stream = summary_stream
+        self._lock = threading.Lock()
+
+    def write(self, row: Row) -> None:
+        with self._lock:
+            self._write(row.to_dict())
+
+    def write_all(self, rows: Iterable[Row]) -> None:
+        with self._lock:
+            for row in rows:
+                self._write(row.to_dict())
+
+    def close(self, summary: str) -> None:
+        with self._lock:
+            self._close()
+            if summary and self.summary_stream is not None:
+                print(summary, file=self.summary_stream)
+            self.stream.flush()
+
+    def _write(self, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+
+class TableWriter(Writer):
+    """Fixed-width columns so each row prints as soon as it is known; the summary line ends the table."""
+
+    def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
+        super().__init__(stream, layout, summary_stream if summary_stream is not None else stream)
+        self._rows = 0
+
+    def _line(self, cells: list[str]) -> str:
+        padded = [cell.ljust(column.width) for cell, column in zip(cells, self.layout.columns)]
+        return "  ".join(padded).rstrip()
+
+    def _write(self, row: dict[str, Any]) -> None:
+        if self._rows == 0:
+            print(self._line([column.header for column in self.layout.columns]), file=self.stream)
+        self._rows += 1
+        print(self._line([column.value(row) for column in self.layout.columns]), file=self.stream)
+
+    def _close(self) -> None:
+        if self._rows:
+            print(file=self.stream)
+
+
+class JsonWriter(Writer):
+    """A JSON list, one object per row; the summary goes to the summary stream, never into the JSON."""
+
+    def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
+        super().__init__(stream, layout, summary_stream)
+        self._rows = 0
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self.stream.write(("[\n  " if self._rows == 0 else ",\n  ") + json.dumps(row))
+        self._rows += 1
+
+    def _close(self) -> None:
+        self.stream.write("[]\n" if self._rows == 0 else "\n]\n")
+
+
+class CsvWriter(Writer):
+    """A header line, then one line per row with the layout's fields."""
+
+    def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
+        super().__init__(stream, layout, summary_stream)
+        self._csv = csv.DictWriter(stream, fieldnames=list(layout.csv_fields), extrasaction="ignore")
+        self._csv.writeheader()
+
+    def _write(self, row: dict[str, Any]) -> None:
+        self._csv.writerow(row)
+
+
+WRITERS: dict[str, type[Writer]] = {"table": TableWriter, "json": JsonWriter, "csv": CsvWriter}
+
+
+def make_writer(fmt: str, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> Writer:
+    """The writer for a format name in WRITERS; machine formats send the summary to summary_stream."""
+    return WRITERS[fmt](stream, layout, summary_stream)
