@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -51,7 +52,7 @@ def terraform(
     def get(directory: Path) -> tftest.TerraformTest:
         directory = Path(directory).resolve()
         if directory not in initialised:
-            name = str(directory.relative_to(REPO_ROOT)).replace("/", "_") or "root"
+            name = hashlib.sha1(str(directory).encode()).hexdigest()[:12] + "-" + directory.name
             env = dict(tf_env, TF_DATA_DIR=str(data_root / name))
             tf = tftest.TerraformTest(str(directory), env=env)
             tf.setup(cleanup_on_exit=False, upgrade=False)
