@@ -1,0 +1,123 @@
+"""IAM policy evaluation for the tests: principalmapper's local policy simulation, with one correction.
+
+principalmapper (the `principalmapper-0ca` package) evaluates Effect, Action, Resource and the String*,
+Null and ForAnyValue/ForAllValues condition operators as IAM does. Its ARN operators (ArnLike, ArnNotLike,
+ArnEquals, ArnNotEquals) match case-insensitively and let `*` run across the colons of an ARN; IAM compares
+ARNs case-sensitively, each of the six colon-separated parts on its own. So Arn* blocks are evaluated here,
+following the IAM rules, and everything else is left to principalmapper (test_policy_matrix.py checks both).
+
+Verdicts follow IAM's evaluation logic for one account: an explicit Deny in any policy wins; otherwise every
+kind of policy present (service control policies, permissions boundary, identity policies) must allow.
+"""
+
+from __future__ import annotations
+
+import collections
+import collections.abc
+import re
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+# principalmapper imports collections.Mapping and MutableMapping, which Python 3.10 removed.
+for _name in ("Mapping", "MutableMapping"):
+    if not hasattr(collections, _name):
+        setattr(collections, _name, getattr(collections.abc, _name))
+
+from principalmapper.querying.local_policy_simulation import policy_has_matching_statement  # noqa: E402
+from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict  # noqa: E402
+
+ALLOWED = "allowed"
+EXPLICITLY_DENIED = "explicitly denied"
+IMPLICITLY_DENIED = "implicitly denied"
+VERDICTS = (ALLOWED, EXPLICITLY_DENIED, IMPLICITLY_DENIED)
+
+Document = dict[str, Any]
+ContextValue = str | list[str]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One authorization: an action on one resource, with the request context IAM would see."""
+
+    action: str
+    resource: str
+    context: dict[str, ContextValue] = field(default_factory=dict)
+
+
+def _as_list(value: ContextValue | None) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _arn_part_pattern(pattern: str) -> re.Pattern[str]:
+    """A wildcard pattern for one ARN part: * any run of characters, ? one character, case-sensitive."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+
+
+def arn_like(arn: str, pattern: str) -> bool:
+    """IAM's ArnLike: the six colon-separated parts compared one by one, case-sensitively, with wildcards."""
+    arn_parts, pattern_parts = arn.split(":", 5), pattern.split(":", 5)
+    if len(arn_parts) != 6 or len(pattern_parts) != 6:
+        return False
+    return all(_arn_part_pattern(p).fullmatch(a) for a, p in zip(arn_parts, pattern_parts))
+
+
+def _arn_block_holds(operator: str, keys: dict[str, ContextValue], context: CaseInsensitiveDict) -> bool:
+    """One Arn* condition block: every key must hold (AND); the values of a key are alternatives (OR)."""
+    base = operator.removesuffix("IfExists")
+    if base not in ("ArnLike", "ArnEquals", "ArnNotLike", "ArnNotEquals"):
+        raise ValueError(f"unsupported ARN condition operator {operator!r}")
+    negated = "Not" in base
+    for key, patterns in keys.items():
+        values = _as_list(context.get(key))
+        if not values:
+            if negated or operator.endswith("IfExists"):
+                continue
+            return False
+        matched = any(arn_like(value, pattern) for value in values for pattern in _as_list(patterns))
+        if matched == negated:
+            return False
+    return True
+
+
+def statement_matches(statement: Document, effect: str, request: Request) -> bool:
+    """Whether one statement has this effect and applies to the request (action, resource and condition)."""
+    if statement["Effect"] != effect:
+        return False
+    context = CaseInsensitiveDict(request.context)
+    condition = statement.get("Condition", {})
+    for operator, keys in condition.items():
+        if operator.startswith(("Arn", "ForAnyValue:Arn", "ForAllValues:Arn")):
+            if operator.startswith("For"):
+                raise ValueError(f"unsupported ARN condition operator {operator!r}")
+            if not _arn_block_holds(operator, keys, context):
+                return False
+    rest = {operator: keys for operator, keys in condition.items() if not operator.startswith("Arn")}
+    remaining = {k: v for k, v in statement.items() if k != "Condition"}
+    if rest:
+        remaining["Condition"] = rest
+    return policy_has_matching_statement({"Statement": [remaining]}, effect, request.action, request.resource, context)
+
+
+def matches(document: Document, effect: str, request: Request) -> bool:
+    """Whether any statement of a policy document has this effect and applies to the request."""
+    statements = document["Statement"]
+    statements = statements if isinstance(statements, list) else [statements]
+    return any(statement_matches(statement, effect, request) for statement in statements)
+
+
+def decide(
+    request: Request,
+    identity: Sequence[Document] = (),
+    boundary: Sequence[Document] | None = None,
+    scps: Sequence[Document] | None = None,
+) -> str:
+    """IAM's verdict for a request in one account: explicit Deny wins; then each policy kind present must allow."""
+    every = [*identity, *(boundary or ()), *(scps or ())]
+    if any(matches(document, "Deny", request) for document in every):
+        return EXPLICITLY_DENIED
+    for kind in (scps, boundary, identity):
+        if kind is not None and not any(matches(document, "Allow", request) for document in kind):
+            return IMPLICITLY_DENIED
+    return ALLOWED

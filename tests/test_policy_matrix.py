@@ -1,0 +1,221 @@
+"""Decision matrix: the verdict IAM reaches for each request under the documents the module renders.
+
+The documents come from the plans (tests/contracts/policy_matrix.yaml names the configurations); the
+evaluation engine is principalmapper's local policy simulation (tests/iam_eval.py), whose condition
+operators are checked here against the IAM documentation before the matrix relies on them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from iam_eval import (
+    ALLOWED,
+    EXPLICITLY_DENIED,
+    IMPLICITLY_DENIED,
+    VERDICTS,
+    Document,
+    Request,
+    decide,
+    statement_matches,
+)
+from planning import PlanSummary
+from tfcli import REPO_ROOT
+
+MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
+ROWS = {row["id"]: row for row in MATRIX["rows"]}
+CELLS = [(row["id"], setup) for row in MATRIX["rows"] for setup in row["expect"]]
+RENDERED = ("policy", "boundary", "scp")
+
+POLICY = "module.iam_policy.aws_iam_policy.this[0]"
+BOUNDARY = "module.iam_policy.aws_iam_policy.boundary[0]"
+
+
+def rendered_documents(plan: PlanSummary) -> dict[str, Document]:
+    """The identity policy, boundary and SCP documents of one plan, as Terraform will create them."""
+    documents = {"policy": plan.policy(POLICY)}
+    boundary = [v for a, v in plan.values.items() if a.endswith(BOUNDARY)]
+    if boundary:
+        documents["boundary"] = json.loads(boundary[0]["policy"])
+    elif plan.outputs.get("boundary_policy_json"):
+        documents["boundary"] = json.loads(plan.outputs["boundary_policy_json"])
+    if plan.outputs.get("scp_policy_json"):
+        documents["scp"] = json.loads(plan.outputs["scp_policy_json"])
+    return documents
+
+
+@pytest.fixture(scope="module")
+def documents(plan_summary) -> Callable[[str], dict[str, Document]]:
+    """documents(configuration): the rendered documents of a configuration of the matrix."""
+    cache: dict[str, dict[str, Document]] = {}
+
+    def get(configuration: str) -> dict[str, Document]:
+        if configuration not in cache:
+            spec = MATRIX["configurations"][configuration]
+            plan = plan_summary(REPO_ROOT / spec["directory"], **spec.get("vars", {}))
+            cache[configuration] = rendered_documents(plan)
+        return cache[configuration]
+
+    return get
+
+
+def policies_in_force(setup: str, rendered: dict[str, Document]) -> dict[str, list[Document]]:
+    """A setup's documents by policy kind: rendered documents by name, the matrix's fixed grants otherwise."""
+    kinds: dict[str, list[Document]] = {}
+    for kind, names in MATRIX["setups"][setup].items():
+        kinds[kind] = [rendered[name] if name in RENDERED else MATRIX["grants"][name] for name in names]
+    return kinds
+
+
+def request_of(row: dict[str, Any]) -> Request:
+    spec = row["request"]
+    return Request(action=spec["action"], resource=spec["resource"], context=spec.get("context", {}))
+
+
+@pytest.mark.parametrize(("row_id", "setup"), CELLS, ids=[f"{r}::{s.replace(' ', '')}" for r, s in CELLS])
+def test_verdict(row_id: str, setup: str, documents) -> None:
+    row = ROWS[row_id]
+    rendered = documents(row["configuration"])
+    kinds = policies_in_force(setup, rendered)
+    verdict = decide(
+        request_of(row), identity=kinds.get("identity", []), boundary=kinds.get("boundary"), scps=kinds.get("scps")
+    )
+    assert verdict == row["expect"][setup], f"{row_id} under {setup}: {verdict}"
+
+
+################################################################################
+# The matrix itself
+################################################################################
+
+
+def test_the_matrix_is_well_formed() -> None:
+    assert len(ROWS) == len(MATRIX["rows"]), "row ids must be unique"
+    for row in MATRIX["rows"]:
+        assert row["configuration"] in MATRIX["configurations"], row["id"]
+        assert set(row["expect"]) <= set(MATRIX["setups"]), row["id"]
+        assert set(row["expect"].values()) <= set(VERDICTS), row["id"]
+    for setup in MATRIX["setups"].values():
+        assert set(setup) <= {"identity", "boundary", "scps"}
+        assert all(name in RENDERED or name in MATRIX["grants"] for names in setup.values() for name in names)
+
+
+def test_the_matrix_covers_every_setup_verdict_and_configuration() -> None:
+    assert len(CELLS) >= 100
+    assert {setup for _, setup in CELLS} == set(MATRIX["setups"])
+    assert {ROWS[r]["expect"][s] for r, s in CELLS} == set(VERDICTS)
+    assert {row["configuration"] for row in ROWS.values()} == set(MATRIX["configurations"])
+    actions = {row["request"]["action"] for row in ROWS.values()}
+    assert {"ec2:RunInstances", "ec2:CreateTags", "ec2:DeleteTags"} <= actions
+
+
+def test_every_denial_holds_beside_a_grant_of_ec2_star() -> None:
+    """Rows denied by the policy alone stay denied when another policy grants ec2:* (explicit Deny wins)."""
+    denied = [r for r in ROWS.values() if r["expect"].get("policy") == EXPLICITLY_DENIED]
+    assert len(denied) >= 20
+    assert all(r["expect"].get("policy + ec2:*") == EXPLICITLY_DENIED for r in denied), [
+        r["id"] for r in denied if r["expect"].get("policy + ec2:*") != EXPLICITLY_DENIED
+    ]
+
+
+def test_the_scp_grants_nothing(documents) -> None:
+    for configuration in ("complete", "custom"):
+        scp = documents(configuration)["scp"]
+        assert [s["Effect"] for s in scp["Statement"]] == ["Deny"] * len(scp["Statement"])
+
+
+################################################################################
+# The engine: each condition operator the module uses, as the IAM documentation defines it
+################################################################################
+
+ARN = "arn:aws:iam::111122223333:role/ami-publisher"
+OTHER_ARN = "arn:aws:iam::111122223333:role/deployer"
+TAG = "ec2:ResourceTag/Env"
+KEYS = "aws:TagKeys"
+PRINCIPAL = "aws:PrincipalArn"
+PUBLISHERS = {"ArnNotLike": {PRINCIPAL: ["arn:aws:iam::*:role/ami-*"]}}
+ANY_KEY = "ForAnyValue:StringEqualsIgnoreCase"
+
+
+def applies(condition: dict[str, Any], context: dict[str, Any]) -> bool:
+    statement = {"Effect": "Deny", "Action": "ec2:CreateTags", "Resource": "*", "Condition": condition}
+    request = Request("ec2:CreateTags", "arn:aws:ec2:eu-west-1::image/ami-1", context)
+    return statement_matches(statement, "Deny", request)
+
+
+OPERATOR_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
+    # StringEquals: case-sensitive; any listed value; false when the key is absent.
+    "StringEquals/equal": ({"StringEquals": {TAG: ["Prod", "Production"]}}, {TAG: "Production"}, True),
+    "StringEquals/other-case": ({"StringEquals": {TAG: ["Prod"]}}, {TAG: "prod"}, False),
+    "StringEquals/absent": ({"StringEquals": {TAG: ["Prod"]}}, {}, False),
+    # StringNotEquals: true when no listed value equals; true when the key is absent; several keys ANDed.
+    "StringNotEquals/none-equal": ({"StringNotEquals": {TAG: ["Prod", "Production"]}}, {TAG: "Dev"}, True),
+    "StringNotEquals/one-equal": ({"StringNotEquals": {TAG: ["Prod", "Production"]}}, {TAG: "Prod"}, False),
+    "StringNotEquals/absent": ({"StringNotEquals": {TAG: ["Prod"]}}, {}, True),
+    "StringNotEquals/both-keys-differ": (
+        {"StringNotEquals": {TAG: ["Prod"], "ec2:ImageID": ["ami-1"]}},
+        {TAG: "Dev", "ec2:ImageID": "ami-2"},
+        True,
+    ),
+    "StringNotEquals/second-key-equal": (
+        {"StringNotEquals": {TAG: ["Prod"], "ec2:ImageID": ["ami-1"]}},
+        {TAG: "Dev", "ec2:ImageID": "ami-1"},
+        False,
+    ),
+    # ForAnyValue:StringEqualsIgnoreCase: any request value equals any listed value, ignoring case; absent is false.
+    "ForAnyValue:StringEqualsIgnoreCase/one-of-several": ({ANY_KEY: {KEYS: ["Env"]}}, {KEYS: ["Name", "ENV"]}, True),
+    "ForAnyValue:StringEqualsIgnoreCase/none": ({ANY_KEY: {KEYS: ["Env"]}}, {KEYS: ["Name", "Owner"]}, False),
+    "ForAnyValue:StringEqualsIgnoreCase/absent": ({ANY_KEY: {KEYS: ["Env"]}}, {}, False),
+    # ArnNotLike: case-sensitive, wildcards within one colon-separated part; true when the key is absent.
+    "ArnNotLike/matching-pattern": (PUBLISHERS, {PRINCIPAL: ARN}, False),
+    "ArnNotLike/other-role": (PUBLISHERS, {PRINCIPAL: OTHER_ARN}, True),
+    "ArnNotLike/other-case": (PUBLISHERS, {PRINCIPAL: "arn:aws:iam::111122223333:role/AMI-Publisher"}, True),
+    "ArnNotLike/wildcard-stays-in-its-part": (
+        {"ArnNotLike": {PRINCIPAL: ["arn:aws:iam::*:role/ami-publisher"]}},
+        {PRINCIPAL: "arn:aws:iam::111122223333:role/x:role/ami-publisher"},
+        True,
+    ),
+    "ArnNotLike/absent": ({"ArnNotLike": {PRINCIPAL: [ARN]}}, {}, True),
+    # Null "true": true only when the key is absent from the request.
+    "Null/absent": ({"Null": {KEYS: "true"}}, {}, True),
+    "Null/present": ({"Null": {KEYS: "true"}}, {KEYS: ["Env"]}, False),
+    # Several operators in one Condition are ANDed.
+    "operators-are-anded": (
+        {ANY_KEY: {KEYS: ["Env"]}, "ArnNotLike": {PRINCIPAL: [ARN]}},
+        {KEYS: ["Env"], PRINCIPAL: ARN},
+        False,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OPERATOR_CASES))
+def test_engine_evaluates_condition_operators_as_iam_does(case: str) -> None:
+    condition, context, expected = OPERATOR_CASES[case]
+    assert applies(condition, context) is expected
+
+
+def test_principalmapper_alone_matches_arns_in_any_case() -> None:
+    """Why iam_eval evaluates Arn* blocks itself: principalmapper's own ArnLike ignores case (IAM does not)."""
+    from principalmapper.querying.local_policy_simulation import _get_condition_match
+    from principalmapper.util.case_insensitive_dict import CaseInsensitiveDict
+
+    context = CaseInsensitiveDict({PRINCIPAL: "arn:aws:iam::111122223333:role/AMI-Publisher"})
+    assert _get_condition_match({"ArnLike": {PRINCIPAL: [ARN]}}, context) is True
+    assert applies({"ArnLike": {PRINCIPAL: [ARN]}}, dict(context)) is False
+
+
+def test_verdicts_follow_iam_evaluation_logic() -> None:
+    request = Request("ec2:RunInstances", "arn:aws:ec2:eu-west-1::image/ami-1", {})
+    allow = {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
+    deny = {"Statement": [{"Effect": "Deny", "Action": "ec2:RunInstances", "Resource": "*"}]}
+    other = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    assert decide(request, identity=[allow]) == ALLOWED
+    assert decide(request, identity=[allow, deny]) == EXPLICITLY_DENIED
+    assert decide(request, identity=[other]) == IMPLICITLY_DENIED
+    assert decide(request, identity=[allow], boundary=[other]) == IMPLICITLY_DENIED
+    assert decide(request, identity=[allow], scps=[other]) == IMPLICITLY_DENIED
+    assert decide(request, identity=[allow], scps=[allow, deny]) == EXPLICITLY_DENIED
