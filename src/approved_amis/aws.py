@@ -49,6 +49,9 @@ def retry_config() -> Config:
 
 def session(profile: str | None = None) -> boto3.session.Session:
     """A session that has credentials, or a UsageError saying how to provide them."""
+    if not profile and os.environ.get("AWS_PROFILE") == "":
+        # An empty AWS_PROFILE names no profile: use the default credential chain, as when it is unset.
+        del os.environ["AWS_PROFILE"]
     try:
         current = boto3.session.Session(profile_name=profile or None)
         credentials = current.get_credentials()
@@ -113,7 +116,7 @@ def describe_error(error: BaseException, context: str) -> str:
     if isinstance(error, ClientError):
         message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split()) or code
         operation = getattr(error, "operation_name", "")
-        where = f"{context}: {operation} " if operation else f"{context}: "
+        where = f"{context}: {operation}: " if operation else f"{context}: "
         if code in ACCESS_DENIED_CODES:
             return f"{where}access denied ({code}): {message}"
         if code in BAD_CREDENTIAL_CODES:

@@ -28,7 +28,7 @@ PROG = "approved-amis"
 
 # Modules of this package that each define `register(subcommands)`: it adds one subcommand and sets
 # `run(args) -> int` as the subcommand's default.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("audit", "retire")
 
 
 def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +80,10 @@ def add_region_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_format_argument(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
     parser.add_argument("--format", choices=list(choices), default=choices[0], help="output format")
+
+
+def add_profile_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default credential chain)")
 
 
 def add_fail_on_argument(parser: argparse.ArgumentParser) -> None:

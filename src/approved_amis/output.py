@@ -83,7 +83,7 @@ class Layout:
 
 AUDIT_LAYOUT = Layout(
     columns=(
-        Column("RESOURCE", lambda row: f"{row['resource_type']} {row.get('resource_id') or ''}".strip(), 48),
+        Column("RESOURCE", lambda row: f"{row['resource_type']} {row.get('resource_id') or ''}".strip(), 42),
         Column("REGION", field("region"), 14),
         Column("AMI", field("ami_id"), 21),
         Column("VERDICT", field("verdict"), 10),
@@ -119,9 +119,9 @@ class Writer:
     def close(self, summary: str) -> None:
         with self._lock:
             self._close()
+            self.stream.flush()
             if summary and self.summary_stream is not None:
                 print(summary, file=self.summary_stream)
-            self.stream.flush()
 
     def _write(self, row: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -134,7 +134,7 @@ class TableWriter(Writer):
     """Fixed-width columns so each row prints as soon as it is known; the summary line ends the table."""
 
     def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
-        super().__init__(stream, layout, summary_stream if summary_stream is not None else stream)
+        super().__init__(stream, layout, stream)
         self._rows = 0
 
     def _line(self, cells: list[str]) -> str:
@@ -183,5 +183,6 @@ WRITERS: dict[str, type[Writer]] = {"table": TableWriter, "json": JsonWriter, "c
 
 
 def make_writer(fmt: str, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> Writer:
-    """The writer for a format name in WRITERS; machine formats send the summary to summary_stream."""
+    """The writer for a format name in WRITERS. The table ends with the summary line; machine-readable
+    formats send it to summary_stream (stderr, say) so that their output stays parseable."""
     return WRITERS[fmt](stream, layout, summary_stream)

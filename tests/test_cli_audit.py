@@ -1,0 +1,350 @@
+"""`approved-amis audit` run as a command against moto servers over HTTP.
+
+The fleet (tests/audit_fleet.py) is seeded in two regions of an emulator of this module's own; the
+expected verdicts are the contract tests/contracts/audit_fleet.yaml. Region failures come from a second
+emulator that enforces IAM: a user allowed to describe, one allowed nothing, and a region in another
+partition, where the credentials are not valid (as in an opt-in region the account has not enabled).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pty
+import subprocess
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import boto3
+import jsonschema
+import pytest
+import yaml
+
+from audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, run_cli, seed_fleet
+from emulator import running_emulator
+from tfcli import REPO_ROOT
+
+REGIONS = ("us-east-1", "eu-west-1")
+CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "audit_fleet.yaml").read_text())
+RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
+FINDING_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["resource_type", "resource_id", "region", "ami_id", "verdict", "reason"],
+        "additionalProperties": False,
+        "properties": {
+            "resource_type": {"enum": ["instance", "launch-template", "auto-scaling-group"]},
+            "resource_id": {"type": "string", "minLength": 1},
+            "region": {"enum": list(REGIONS)},
+            "ami_id": {"type": ["string", "null"]},
+            "verdict": {"enum": ["approved", "unapproved", "unknown"]},
+            "reason": {"type": "string", "minLength": 1},
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def fleet_emulator() -> Iterator[tuple[str, dict[str, Fleet]]]:
+    with running_emulator() as url:
+        yield url, {region: seed_fleet(url, region) for region in REGIONS}
+
+
+@pytest.fixture(scope="module")
+def env(fleet_emulator: tuple[str, dict[str, Fleet]]) -> dict[str, str]:
+    return cli_env(fleet_emulator[0])
+
+
+@pytest.fixture(scope="module")
+def fleets(fleet_emulator: tuple[str, dict[str, Fleet]]) -> dict[str, Fleet]:
+    return fleet_emulator[1]
+
+
+def by_id_flags(fleets: dict[str, Fleet]) -> list[str]:
+    return [arg for fleet in fleets.values() for arg in ("--ami-id", fleet.images["by_id"])]
+
+
+@pytest.fixture(scope="module")
+def audit(env: dict[str, str], fleets: dict[str, Fleet]) -> subprocess.CompletedProcess[str]:
+    regions = [arg for region in REGIONS for arg in ("--region", region)]
+    return run_cli(env, "audit", *regions, *RULE, *by_id_flags(fleets), "--format", "json")
+
+
+@pytest.fixture(scope="module")
+def findings(audit: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    return json.loads(audit.stdout)
+
+
+def find(findings: list[dict[str, Any]], region: str, resource_type: str, resource_id: str) -> list[dict[str, Any]]:
+    return [
+        f
+        for f in findings
+        if f["region"] == region and f["resource_type"] == resource_type and f["resource_id"] == resource_id
+    ]
+
+
+def assert_matches(finding: dict[str, Any], expected: dict[str, Any]) -> None:
+    assert finding["verdict"] == expected["verdict"], finding
+    for fragment in expected["reason_has"]:
+        assert fragment in finding["reason"], f"{fragment!r} not in {finding['reason']!r}"
+
+
+################################################################################
+# Verdicts
+################################################################################
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("role", sorted(CONTRACT["instances"]))
+def test_instance_verdict(role: str, region: str, findings: list[dict[str, Any]], fleets: dict[str, Fleet]) -> None:
+    fleet = fleets[region]
+    found = find(findings, region, "instance", fleet.instances[role])
+    assert len(found) == 1, found
+    assert found[0]["ami_id"] == fleet.images[role]
+    assert_matches(found[0], CONTRACT["instances"][role])
+
+
+def test_terminated_instance_is_not_audited(findings: list[dict[str, Any]], fleets: dict[str, Fleet]) -> None:
+    for region, fleet in fleets.items():
+        assert find(findings, region, "instance", fleet.instances["terminated"]) == []
+    expected = {fleet.instances[role] for fleet in fleets.values() for role in CONTRACT["instances"]}
+    assert {f["resource_id"] for f in findings if f["resource_type"] == "instance"} == expected
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_launch_template_default_and_latest_versions(
+    region: str, findings: list[dict[str, Any]], fleets: dict[str, Fleet]
+) -> None:
+    fleet = fleets[region]
+    template = fleet.templates["web"]
+    reported = {f["resource_id"]: f for f in findings if f["region"] == region and f["resource_type"] == "launch-template"}
+    assert set(reported) == {f"{template}:{version}" for version in CONTRACT["launch_template_versions"]}
+    for version, expected in CONTRACT["launch_template_versions"].items():
+        finding = reported[f"{template}:{version}"]
+        assert finding["ami_id"] == fleet.images[expected["image"]]
+        assert_matches(finding, expected)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+@pytest.mark.parametrize("group", sorted(CONTRACT["auto_scaling_groups"]))
+def test_auto_scaling_group_uses(
+    group: str, region: str, findings: list[dict[str, Any]], fleets: dict[str, Fleet]
+) -> None:
+    fleet = fleets[region]
+    found = sorted(find(findings, region, "auto-scaling-group", fleet.groups[group]), key=lambda f: f["reason"])
+    expected = sorted(CONTRACT["auto_scaling_groups"][group], key=lambda e: e["reason_has"][0])
+    assert [f["ami_id"] for f in found] == [fleet.images[e["image"]] for e in expected]
+    for finding, spec in zip(found, expected):
+        assert_matches(finding, spec)
+
+
+def test_owner_approves_what_the_tag_cannot(env: dict[str, str], fleets: dict[str, Fleet]) -> None:
+    result = run_cli(
+        env, "audit", "--region", "us-east-1", *RULE, "--owner", ACCOUNT_ID, "--owner", "amazon", "--format", "json"
+    )
+    assert result.returncode == 0, result.stderr
+    findings = json.loads(result.stdout)
+    shared = find(findings, "us-east-1", "instance", fleets["us-east-1"].instances["shared"])
+    assert shared[0]["verdict"] == "approved" and "owner amazon" in shared[0]["reason"]
+    untagged = find(findings, "us-east-1", "instance", fleets["us-east-1"].instances["untagged"])
+    assert untagged[0]["verdict"] == "approved" and f"owner {ACCOUNT_ID}" in untagged[0]["reason"]
+    assert {f["verdict"] for f in findings} == {"approved", "unknown"}  # the deregistered AMI stays unknown
+
+
+################################################################################
+# Output and exit codes
+################################################################################
+
+
+def test_json_findings_follow_the_schema(findings: list[dict[str, Any]]) -> None:
+    jsonschema.validate(findings, FINDING_SCHEMA)
+    assert {f["region"] for f in findings} == set(REGIONS)
+
+
+def test_unapproved_uses_exit_1_with_a_summary(audit: subprocess.CompletedProcess[str], findings: list) -> None:
+    assert audit.returncode == 1, audit.stderr
+    counts = {v: sum(1 for f in findings if f["verdict"] == v) for v in ("approved", "unapproved", "unknown")}
+    summary = audit.stderr.strip().splitlines()[-1]
+    assert summary == (
+        f"2 of 2 regions scanned, {len(findings)} AMI uses: {counts['approved']} approved, "
+        f"{counts['unapproved']} unapproved, {counts['unknown']} unknown"
+    )
+
+
+def test_unknown_fails_only_when_asked(env: dict[str, str]) -> None:
+    rule = (*RULE, "--owner", ACCOUNT_ID, "--owner", "amazon")
+    assert run_cli(env, "audit", "--region", "us-east-1", *rule).returncode == 0
+    assert run_cli(env, "audit", "--region", "us-east-1", *rule, "--fail-on", "unknown").returncode == 1
+
+
+def test_table_and_csv_formats(env: dict[str, str], fleets: dict[str, Fleet]) -> None:
+    table = run_cli(env, "audit", "--region", "eu-west-1", *RULE)
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split() == ["RESOURCE", "REGION", "AMI", "VERDICT", "REASON"]
+    assert lines[-1].startswith("1 of 1 regions scanned, ") and " unapproved, " in lines[-1]
+    row = next(line for line in lines if fleets["eu-west-1"].instances["wrong_case"] in line)
+    assert "unapproved" in row.split() and fleets["eu-west-1"].images["wrong_case"] in row.split()
+
+    as_csv = run_cli(env, "audit", "--region", "eu-west-1", *RULE, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert list(rows[0]) == ["resource_type", "resource_id", "region", "ami_id", "verdict", "reason"]
+    assert len(rows) == len(lines) - 3  # header, blank line, summary
+    assert as_csv.returncode == table.returncode == 1
+
+
+def test_rule_from_terraform_outputs(
+    env: dict[str, str], fleets: dict[str, Fleet], tf_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The rule applied by Terraform gives the verdicts that the same rule given as flags gives."""
+    # A relative module source keeps the module local (an absolute one is linked, and breaks its paths).
+    fixture = REPO_ROOT / "tests" / "fixtures" / "approval-rule-root"
+    root = tmp_path / "root"
+    root.mkdir()
+    module = os.path.relpath(REPO_ROOT / "modules" / "approval-rule", root)
+    (root / "main.tf").write_text((fixture / "main.tf").read_text().replace("../../../modules/approval-rule", module))
+    ami_id = fleets["us-east-1"].images["by_id"]
+    apply = ["apply", "-auto-approve", "-input=false", f"-var=approved_ami_ids={json.dumps([ami_id])}"]
+    for command in (["init", "-input=false"], apply):
+        subprocess.run(["terraform", *command], cwd=root, env=tf_env, check=True, capture_output=True)
+    from_terraform = run_cli(env, "audit", "--region", "us-east-1", "--from-terraform", str(root), "--format", "json")
+    from_flags = run_cli(env, "audit", "--region", "us-east-1", *RULE, "--ami-id", ami_id, "--format", "json")
+    assert from_terraform.returncode == from_flags.returncode == 1, from_terraform.stderr
+    assert from_terraform.stdout == from_flags.stdout
+    by_id = find(json.loads(from_terraform.stdout), "us-east-1", "instance", fleets["us-east-1"].instances["by_id"])
+    assert by_id[0]["verdict"] == "approved"
+
+
+################################################################################
+# Usage errors: one line, exit 2
+################################################################################
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--region", "us-east-1"], "no approval rule: give --tag-key and --tag-value, or --from-terraform DIR"),
+        (["--region", "us-east-1", "--tag-key", "Environment"], "no approval tag value"),
+        (["--region", "us-east-1", *RULE, "--from-terraform", "."], "either as flags or with --from-terraform"),
+        (["--region", "xx-fake-1", *RULE], "unknown region 'xx-fake-1'"),
+        (["--region", "us-east-1", "--from-terraform", "/nonexistent"], "not a directory"),
+    ],
+    ids=["no-rule", "no-value", "rule-twice", "unknown-region", "no-terraform-root"],
+)
+def test_usage_error(args: list[str], message: str, env: dict[str, str]) -> None:
+    result = run_cli(env, "audit", *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("approved-amis: error: ")
+    assert message in lines[0]
+
+
+def test_no_credentials(env: dict[str, str]) -> None:
+    bare = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
+    result = run_cli(bare, "audit", "--region", "us-east-1", *RULE)
+    assert result.returncode == 2
+    assert result.stderr.startswith("approved-amis: error: no AWS credentials found")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_retries_back_off_for_throttling() -> None:
+    from approved_amis import aws
+
+    session = boto3.session.Session(aws_access_key_id="a", aws_secret_access_key="b", region_name="us-east-1")
+    retries = aws.client(session, "ec2", "us-east-1").meta.config.retries
+    assert retries["mode"] in ("adaptive", "standard") and retries["total_max_attempts"] >= 5
+
+
+################################################################################
+# Progress: on a terminal only
+################################################################################
+
+
+def test_progress_only_on_a_terminal(env: dict[str, str]) -> None:
+    args = [CLI, "audit", "--region", "us-east-1", *RULE, "--format", "json"]
+    piped = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    assert "scanning:" not in piped.stderr
+
+    leader, follower = pty.openpty()
+    try:
+        on_tty = subprocess.run(args, env=env, stdout=subprocess.PIPE, stderr=follower, text=True, check=False)
+        os.close(follower)
+        follower = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+        if follower != -1:
+            os.close(follower)
+    assert b"scanning: us-east-1" in shown
+    assert json.loads(on_tty.stdout) == json.loads(piped.stdout)
+
+
+################################################################################
+# Region failures: the other regions are still reported
+################################################################################
+
+
+@pytest.fixture(scope="module")
+def guarded_emulator() -> Iterator[tuple[str, dict[str, dict[str, str]], Fleet]]:
+    """An emulator enforcing IAM, with an auditor allowed to describe and a user allowed nothing else."""
+    with running_emulator() as url:
+        fleet = seed_fleet(url, "us-east-1")
+        iam = boto3.client(
+            "iam", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        keys = {}
+        for user, actions in (("auditor", ["ec2:Describe*", "autoscaling:Describe*"]), ("nobody", ["s3:List*"])):
+            iam.create_user(UserName=user)
+            statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+            iam.put_user_policy(
+                UserName=user,
+                PolicyName="audit",
+                PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+            )
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            keys[user] = {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+        enforce = urllib.request.Request(
+            f"{url}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(enforce, timeout=10).close()
+        yield url, keys, fleet
+
+
+def guarded_env(url: str, key: dict[str, str]) -> dict[str, str]:
+    env = cli_env(url, AWS_MAX_ATTEMPTS="2", **key)
+    env.pop("AWS_SESSION_TOKEN")
+    return env
+
+
+def test_one_region_failing_gives_a_partial_scan(guarded_emulator: tuple[str, dict, Fleet]) -> None:
+    url, keys, fleet = guarded_emulator
+    env = guarded_env(url, keys["auditor"])
+    result = run_cli(env, "audit", "--region", "us-east-1", "--region", "cn-north-1", *RULE, "--format", "json")
+    assert result.returncode == 3, result.stderr
+    findings = json.loads(result.stdout)
+    assert {f["region"] for f in findings} == {"us-east-1"}
+    assert find(findings, "us-east-1", "instance", fleet.instances["untagged"])[0]["verdict"] == "unapproved"
+    errors = [line for line in result.stderr.splitlines() if line.startswith("approved-amis: error:")]
+    assert len(errors) == 1 and "region cn-north-1" in errors[0] and "AuthFailure" in errors[0]
+    assert "partial scan, failed: cn-north-1" in result.stderr.splitlines()[-1]
+
+
+def test_access_denied_everywhere_is_an_error(guarded_emulator: tuple[str, dict, Fleet]) -> None:
+    url, keys, _ = guarded_emulator
+    result = run_cli(guarded_env(url, keys["nobody"]), "audit", "--region", "us-east-1", *RULE, "--format", "json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == []
+    errors = [line for line in result.stderr.splitlines() if line.startswith("approved-amis: error:")]
+    assert len(errors) == 1 and "region us-east-1" in errors[0] and "access denied (AccessDenied)" in errors[0]
