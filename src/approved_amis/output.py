@@ -186,3 +186,102 @@ def make_writer(fmt: str, stream: TextIO, layout: Layout, summary_stream: TextIO
     """The writer for a format name in WRITERS. The table ends with the summary line; machine-readable
     formats send it to summary_stream (stderr, say) so that their output stays parseable."""
     return WRITERS[fmt](stream, layout, summary_stream)
+
+
+################################################################################
+# SARIF 2.1.0: findings for code-scanning views
+################################################################################
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+
+# One rule per verdict that needs attention; approved uses are not results.
+SARIF_RULES: dict[Verdict, dict[str, Any]] = {
+    Verdict.UNAPPROVED: {
+        "id": "unapproved-ami",
+        "name": "UnapprovedAmi",
+        "shortDescription": {"text": "EC2 launch from an AMI the approval rule does not approve"},
+        "fullDescription": {
+            "text": "The AMI carries neither the approval tag with an approved value, nor an approved ID or owner: "
+            "the module's IAM policy denies this launch and AWS Config flags the instance."
+        },
+        "help": {
+            "text": "Use an approved AMI (tagged by an AMI publisher with the approval tag), or approve this "
+            "AMI by ID or owner in the module's inputs."
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["security", "ec2", "ami"], "security-severity": "7.0"},
+    },
+    Verdict.UNKNOWN: {
+        "id": "unknown-ami",
+        "name": "UnknownAmi",
+        "shortDescription": {"text": "EC2 launch from an AMI whose approval cannot be decided"},
+        "fullDescription": {
+            "text": "The AMI is known only after apply, not found (deregistered or never existed), not available, "
+            "or shared from another account whose tags are invisible here."
+        },
+        "help": {
+            "text": "Make the AMI known at plan time (a data source or a variable), or approve it by ID or owner."
+        },
+        "defaultConfiguration": {"level": "warning"},
+        "properties": {"tags": ["security", "ec2", "ami"], "security-severity": "4.0"},
+    },
+}
+
+
+class SarifWriter(Writer):
+    """One SARIF run: a result per unapproved (error) or unknown (warning) row, located at the row's
+    `file` and `line` when known and by its logical name (`address`, or region/type/ID) always."""
+
+    def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
+        super().__init__(stream, layout, summary_stream)
+        self._results = 0
+        self._rule_index = {verdict: index for index, verdict in enumerate(SARIF_RULES)}
+
+    def _start(self) -> None:
+        from approved_amis import __version__
+
+        driver = {"name": "approved-amis", "version": __version__, "rules": list(SARIF_RULES.values())}
+        self.stream.write(f'{{\n  "$schema": {json.dumps(SARIF_SCHEMA)},\n  "version": {json.dumps(SARIF_VERSION)},\n')
+        self.stream.write(f'  "runs": [\n    {{\n      "tool": {json.dumps({"driver": driver})},\n      "results": [')
+
+    def _write(self, row: dict[str, Any]) -> None:
+        verdict = Verdict(row["verdict"])
+        if verdict not in SARIF_RULES:
+            return
+        if self._results == 0:
+            self._start()
+        self.stream.write(("\n        " if self._results == 0 else ",\n        ") + json.dumps(self._result(row, verdict)))
+        self._results += 1
+
+    def _close(self) -> None:
+        if self._results == 0:
+            self._start()
+        self.stream.write("\n      ]\n    }\n  ]\n}\n")
+
+    def _result(self, row: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
+        rule = SARIF_RULES[verdict]
+        name = row.get("address") or "/".join(
+            str(row[key]) for key in ("region", "resource_type", "resource_id") if row.get(key)
+        )
+        ami = row.get("ami_id") or "an AMI known only after apply"
+        location: dict[str, Any] = {
+            "logicalLocations": [{"fullyQualifiedName": name, "kind": "resource"}],
+        }
+        if row.get("file"):
+            physical: dict[str, Any] = {"artifactLocation": {"uri": row["file"], "uriBaseId": "%SRCROOT%"}}
+            if row.get("line"):
+                physical["region"] = {"startLine": int(row["line"])}
+            location = {"physicalLocation": physical, **location}
+        return {
+            "ruleId": rule["id"],
+            "ruleIndex": self._rule_index[verdict],
+            "level": rule["defaultConfiguration"]["level"],
+            "message": {"text": f"{name} launches {ami}: {row.get('reason', '')}"},
+            "locations": [location],
+            "partialFingerprints": {"approvedAmisUse/v1": f"{name}|{row.get('ami_id') or ''}"},
+            "properties": {k: row[k] for k in ("resource_type", "ami_id", "verdict") if k in row},
+        }
+
+
+WRITERS["sarif"] = SarifWriter

@@ -1,0 +1,191 @@
+"""`approved-amis check-plan`: the AMIs a saved Terraform plan would launch, classified as `audit` does,
+before anything is applied."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from approved_amis import aws, cli
+from approved_amis.classify import Classification, Verdict, classify
+from approved_amis.images import describe_images
+from approved_amis.output import Column, Finding, Layout, field, make_writer, verdict_summary
+from approved_amis.plan import PlanError, PlannedLaunch, load_plan, parse_plan, planned_launches
+from approved_amis.rule import ApprovalRule
+
+FORMATS = ("table", "json", "sarif")
+JSON_FIELDS = ("address", "resource_type", "ami_id", "verdict", "reason", "file", "line")
+
+
+@dataclass(frozen=True)
+class PlanFinding(Finding):
+    """A finding located by its plan address, and by the .tf file and line when the configuration shows them."""
+
+    file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row = super().to_dict()
+        if self.file is not None:
+            row["file"] = self.file
+            row["line"] = self.line
+        return row
+
+
+def plan_layout(findings: list[PlanFinding]) -> Layout:
+    """Table columns wide enough for this plan's addresses."""
+    width = max([len("ADDRESS"), *(len(f.address or "") for f in findings)])
+    return Layout(
+        columns=(
+            Column("ADDRESS", field("address"), width),
+            Column("AMI", lambda row: row.get("ami_id") or "(after apply)", 21),
+            Column("VERDICT", field("verdict"), 10),
+            Column("REASON", field("reason")),
+        ),
+        csv_fields=JSON_FIELDS,
+    )
+
+
+def classify_launches(
+    launches: list[PlannedLaunch], rule: ApprovalRule, session: Any, default_region: str | None
+) -> list[PlanFinding]:
+    """One finding per planned launch; AMIs described in batches, once per region, classified as `audit` does."""
+    by_region: dict[str, set[str]] = defaultdict(set)
+    for launch in launches:
+        if launch.ami_id is not None:
+            by_region[launch.region or default_region or ""].add(launch.ami_id)
+    verdicts: dict[tuple[str, str], Classification] = {}
+    if by_region:
+        if "" in by_region:
+            raise aws.UsageError("the plan does not show the provider's region: give --region or set AWS_REGION")
+        account = aws.account_id(session, next(iter(by_region)))
+        for region, ami_ids in by_region.items():
+            try:
+                images = describe_images(aws.client(session, "ec2", region), sorted(ami_ids))
+            except (ClientError, BotoCoreError) as error:
+                raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
+            for ami_id, image in images.items():
+                verdicts[(region, ami_id)] = classify(ami_id, image, rule, account)
+    findings = []
+    for launch in launches:
+        if launch.ami_id is None:
+            verdict = Classification(Verdict.UNKNOWN, launch.unknown_reason or "AMI not known from the plan")
+        else:
+            verdict = verdicts[(launch.region or default_region or "", launch.ami_id)]
+        reason = f"{verdict.reason} (via {launch.via})" if launch.via else verdict.reason
+        findings.append(
+            PlanFinding(
+                resource_type=launch.resource_type,
+                ami_id=launch.ami_id,
+                verdict=verdict.verdict,
+                reason=reason,
+                address=launch.address,
+                file=launch.location.path if launch.location else None,
+                line=launch.location.line if launch.location else None,
+            )
+        )
+    return findings
+
+
+def report(findings: list[PlanFinding], fmt: str, stream: TextIO, summary: str, summary_stream: TextIO) -> None:
+    writer = make_writer(fmt, stream, plan_layout(findings), summary_stream=summary_stream)
+    writer.write_all(findings)
+    writer.close(summary)
+
+
+def exit_code(findings: Iterable[PlanFinding], failing: frozenset[Verdict]) -> int:
+    return cli.EXIT_FINDINGS if any(f.verdict in failing for f in findings) else cli.EXIT_CLEAN
+
+
+def read_plan(path: str) -> dict[str, Any]:
+    if path == "-":
+        return parse_plan(sys.stdin.read(), "standard input")
+    return load_plan(path)
+
+
+def collect(paths: list[str], root: str | None) -> tuple[list[PlannedLaunch], int]:
+    """The planned launches of every plan and how many EC2 launch resources the plans hold.
+
+    Each plan's .tf files are looked up in `root`, by default the folder that holds the plan file.
+    """
+    launches: list[PlannedLaunch] = []
+    resources = 0
+    for path in paths:
+        directory = Path(root) if root else (Path.cwd() if path == "-" else Path(path).parent)
+        if not directory.is_dir():
+            raise aws.UsageError(f"--root {directory}: not a directory")
+        found = planned_launches(read_plan(path), directory)
+        launches += found.launches
+        resources += found.launch_resources
+    return launches, resources
+
+
+def run(args: argparse.Namespace) -> int:
+    rule = cli.rule_from_args(args)
+    try:
+        launches, resources = collect(args.plan, args.root)
+    except PlanError as problem:
+        cli.error(str(problem))
+        return cli.EXIT_ERROR
+    name = ", ".join("standard input" if path == "-" else path for path in args.plan)
+    findings: list[PlanFinding] = []
+    if resources == 0:
+        summary = f"{name}: no EC2 launch resources (instances, launch templates, Auto Scaling groups, fleets): nothing to check"
+    else:
+        session = aws.session(args.profile) if any(launch.ami_id for launch in launches) else None
+        default_region = args.region or (session.region_name if session is not None else None)
+        findings = classify_launches(launches, rule, session, default_region)
+        summary = verdict_summary(Counter(finding.verdict for finding in findings), noun="planned AMI uses")
+        if not findings:
+            summary = f"{name}: no planned create or update launches an AMI ({resources} EC2 launch resources unchanged or deleted)"
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as output:
+                report(findings, args.format, output, "", sys.stderr)
+        except OSError as error:
+            raise aws.UsageError(f"--output {args.output}: {error.strerror or error}") from None
+        report(findings, "table", sys.stdout, summary, sys.stdout)
+    else:
+        report(findings, args.format, sys.stdout, summary, sys.stdout if args.format == "table" else sys.stderr)
+    return exit_code(findings, cli.failing_verdicts(args.fail_on))
+
+
+def register(subcommands: Any) -> None:
+    parser = subcommands.add_parser(
+        "check-plan",
+        help="which AMIs a saved Terraform plan would launch, and whether the rule approves them",
+        description="Classify the AMI of every instance, spot request, launch template, launch configuration, "
+        "Auto Scaling group and fleet that a saved plan creates or updates. PLAN is the output of "
+        "`terraform show -json PLANFILE` (- for standard input); several plans are checked together.",
+        epilog="exit codes: 0 clean, 1 findings, 2 usage or runtime error",
+    )
+    parser.add_argument(
+        "plan", metavar="PLAN", nargs="+", help="plan JSON from `terraform show -json PLANFILE` (- for standard input)"
+    )
+    cli.add_rule_arguments(parser)
+    parser.add_argument(
+        "--region",
+        help="region of the AMIs when the plan's provider configuration does not show it "
+        "(default: AWS_REGION / the profile's region)",
+    )
+    cli.add_format_argument(parser, FORMATS)
+    parser.add_argument(
+        "--output",
+        metavar="FILE",
+        help="write the --format report to FILE and print the table on standard output",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        help="the Terraform root the plan was made in, to point findings at .tf files and lines "
+        "(default: the folder that holds PLAN)",
+    )
+    cli.add_fail_on_argument(parser)
+    cli.add_profile_argument(parser)
+    parser.set_defaults(run=run)

@@ -1,0 +1,626 @@
+"""The AMIs a saved Terraform plan would launch, read from `terraform show -json PLANFILE`.
+
+Every planned create or update of an EC2 launch resource, in every module and instance, yields one
+`PlannedLaunch` per AMI it would launch. Auto Scaling groups, spot fleets, EC2 fleets and instances
+that name a launch template (or launch configuration) are followed to it inside the plan: by its ID or
+name when the plan knows them, else through the configuration's references (resource addresses,
+module variables and outputs). An AMI that only apply will know is reported without an ID, with the
+reason. Plan JSON has no line numbers: the .tf file and line come from scanning the configuration's
+local module directories, with the address as the fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+SUPPORTED_FORMAT_MAJOR = "1"
+
+# Resource types that launch instances from an AMI, directly or through a template or configuration.
+LAUNCH_TYPES = (
+    "aws_instance",
+    "aws_spot_instance_request",
+    "aws_launch_template",
+    "aws_launch_configuration",
+    "aws_autoscaling_group",
+    "aws_spot_fleet_request",
+    "aws_ec2_fleet",
+)
+TEMPLATE_TYPES = ("aws_launch_template", "aws_launch_configuration")
+SSM_PREFIX = "resolve:ssm:"  # EC2 reads the AMI ID from this SSM parameter at each launch
+CHECKED_ACTIONS = frozenset({"create", "update"})
+
+# Where each type names launch templates: block path, then the keys of the template's ID and name.
+TEMPLATE_SPECS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] = {
+    "aws_instance": ((("launch_template",), ("id", "name")),),
+    "aws_spot_instance_request": ((("launch_template",), ("id", "name")),),
+    "aws_autoscaling_group": (
+        (("launch_template",), ("id", "name")),
+        (("mixed_instances_policy", "launch_template", "launch_template_specification"),
+         ("launch_template_id", "launch_template_name")),
+        (("mixed_instances_policy", "launch_template", "override", "launch_template_specification"),
+         ("launch_template_id", "launch_template_name")),
+    ),
+    "aws_spot_fleet_request": ((("launch_template_config", "launch_template_specification"), ("id", "name")),),
+    "aws_ec2_fleet": (
+        (("launch_template_config", "launch_template_specification"), ("launch_template_id", "launch_template_name")),
+    ),
+}
+
+# The attribute whose line a finding points at, per type, in order of preference.
+_AMI_ATTRIBUTES = {
+    "aws_instance": ("ami", "launch_template"),
+    "aws_spot_instance_request": ("ami", "launch_template"),
+    "aws_launch_template": ("image_id",),
+    "aws_launch_configuration": ("image_id",),
+    "aws_autoscaling_group": ("launch_template", "mixed_instances_policy", "launch_configuration"),
+    "aws_spot_fleet_request": ("launch_specification", "launch_template_config"),
+    "aws_ec2_fleet": ("launch_template_config",),
+}
+
+
+class PlanError(ValueError):
+    """The input is not a plan this command can read; the message says what to run instead."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A .tf file (POSIX path relative to the base directory) and the 1-based line of the resource."""
+
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PlannedLaunch:
+    """One AMI a planned resource would launch. `ami_id` is None when the plan cannot tell (`unknown_reason`)."""
+
+    address: str
+    resource_type: str
+    ami_id: str | None
+    unknown_reason: str | None = None
+    via: str | None = None
+    location: Location | None = None
+    region: str | None = None  # the provider's region when the plan shows it
+
+
+@dataclass(frozen=True)
+class PlanLaunches:
+    launches: list[PlannedLaunch]
+    launch_resources: int  # EC2 launch resources in the plan, whatever their action
+
+
+################################################################################
+# Reading and validating the plan JSON
+################################################################################
+
+
+def load_plan(path: Path | str) -> dict[str, Any]:
+    """The plan document at `path` (`-` for stdin is handled by the caller), or a PlanError in one line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(f"{path}: cannot read it ({error})") from None
+    return parse_plan(text, str(path))
+
+
+def parse_plan(text: str, name: str) -> dict[str, Any]:
+    """Parse and validate plan JSON text; `name` prefixes the messages."""
+    hint = "give the output of `terraform show -json PLANFILE` for a plan saved with `terraform plan -out=PLANFILE`"
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        if text.lstrip().startswith(("Terraform ", "\x1b", "No changes", "Plan:")):
+            raise PlanError(f"{name} is Terraform's text output, not JSON: {hint}") from None
+        raise PlanError(f"{name} is not JSON ({error.msg} at line {error.lineno}): {hint}") from None
+    if not isinstance(document, dict):
+        raise PlanError(f"{name} is JSON but not a Terraform plan: {hint}")
+    if "lineage" in document and "serial" in document:
+        raise PlanError(f"{name} is a Terraform state file, not a plan: {hint}")
+    if "format_version" not in document:
+        raise PlanError(f"{name} is JSON but not a Terraform plan (no format_version): {hint}")
+    version = str(document["format_version"])
+    if version.split(".")[0] != SUPPORTED_FORMAT_MAJOR:
+        raise PlanError(
+            f"{name} has plan format_version {version}; this version of approved-amis reads 1.x "
+            "(Terraform 1.0 and later): use a matching Terraform or approved-amis version"
+        )
+    if "resource_changes" not in document and "planned_values" not in document:
+        if "values" in document:
+            raise PlanError(f"{name} is the JSON of a Terraform state, not of a plan: {hint}")
+        raise PlanError(f"{name} is JSON but not a Terraform plan (no resource_changes): {hint}")
+    if document.get("errored"):
+        raise PlanError(f"{name} is a plan that failed (errored: true): fix the plan errors first")
+    return document
+
+
+################################################################################
+# Addresses and the configuration tree
+################################################################################
+
+# A module instance path: (call name, instance key as written in the address, e.g. '["blue"]' or '[0]').
+ModulePath = tuple[tuple[str, str], ...]
+ANY_KEY = "*"
+
+
+def parse_module_address(address: str | None) -> ModulePath:
+    """`module.a["x"].module.b` -> (("a", '["x"]'), ("b", ""))."""
+    if not address:
+        return ()
+    path: list[tuple[str, str]] = []
+    position = 0
+    while position < len(address):
+        match = re.compile(r"\.?module\.([A-Za-z0-9_-]+)").match(address, position)
+        if not match:
+            raise PlanError(f"cannot read module address {address!r}")
+        position = match.end()
+        key = ""
+        if position < len(address) and address[position] == "[":
+            end = _closing_bracket(address, position)
+            key = address[position : end + 1]
+            position = end + 1
+        path.append((match.group(1), key))
+    return tuple(path)
+
+
+def _closing_bracket(text: str, start: int) -> int:
+    in_string = False
+    position = start + 1
+    while position < len(text):
+        char = text[position]
+        if in_string:
+            if char == "\\":
+                position += 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char == "]":
+            return position
+        position += 1
+    raise PlanError(f"unbalanced brackets in address {text!r}")
+
+
+def _matches(path: ModulePath, pattern: ModulePath) -> bool:
+    return len(path) == len(pattern) and all(
+        name == p_name and (p_key == ANY_KEY or key == p_key) for (name, key), (p_name, p_key) in zip(path, pattern)
+    )
+
+
+class Configuration:
+    """The plan's `configuration` block: module calls, sources, resources and outputs by module path."""
+
+    def __init__(self, configuration: Mapping[str, Any]) -> None:
+        self.root: Mapping[str, Any] = configuration.get("root_module") or {}
+
+    def module(self, names: Sequence[str]) -> Mapping[str, Any] | None:
+        module: Mapping[str, Any] | None = self.root
+        for name in names:
+            call = (module or {}).get("module_calls", {}).get(name)
+            if call is None:
+                return None
+            module = call.get("module") or {}
+        return module
+
+    def call(self, names: Sequence[str]) -> Mapping[str, Any] | None:
+        """The module call block of the module at `names` (in its parent), None for the root."""
+        if not names:
+            return None
+        parent = self.module(names[:-1])
+        return (parent or {}).get("module_calls", {}).get(names[-1])
+
+    def resource(self, names: Sequence[str], address: str) -> Mapping[str, Any] | None:
+        for resource in (self.module(names) or {}).get("resources", []):
+            if resource.get("address") == address:
+                return resource
+        return None
+
+
+################################################################################
+# Finding the launches
+################################################################################
+
+
+def planned_launches(plan: Mapping[str, Any], config_dir: Path | None = None) -> PlanLaunches:
+    """Every AMI the plan's creates and updates would launch; locations when config_dir holds the root."""
+    return _Walker(plan, config_dir).run()
+
+
+Launch = Callable[..., PlannedLaunch]
+
+
+@dataclass(frozen=True)
+class _Template:
+    address: str
+    resource_type: str
+    image_id: str | None
+    unknown_reason: str | None
+
+
+class _Walker:
+    def __init__(self, plan: Mapping[str, Any], config_dir: Path | None) -> None:
+        self.changes: list[Mapping[str, Any]] = [
+            rc for rc in plan.get("resource_changes") or [] if isinstance(rc, Mapping)
+        ]
+        self.data_sources = list(_state_resources(plan.get("prior_state") or {}))
+        self.config = Configuration(plan.get("configuration") or {})
+        self.providers: Mapping[str, Any] = (plan.get("configuration") or {}).get("provider_config") or {}
+        self.variables: Mapping[str, Any] = plan.get("variables") or {}
+        self.locator = _Locator(self.config, config_dir) if config_dir is not None else None
+
+    def run(self) -> PlanLaunches:
+        launch_changes = [rc for rc in self.changes if rc.get("mode") == "managed" and rc.get("type") in LAUNCH_TYPES]
+        launches: list[PlannedLaunch] = []
+        for rc in launch_changes:
+            actions = set(rc.get("change", {}).get("actions") or [])
+            if actions & CHECKED_ACTIONS:
+                launches.extend(self._launches(rc))
+        return PlanLaunches(launches=list(dict.fromkeys(launches)), launch_resources=len(launch_changes))
+
+    # -- one resource change -------------------------------------------------------------------------
+
+    def _launches(self, rc: Mapping[str, Any]) -> Iterator[PlannedLaunch]:
+        resource_type = str(rc["type"])
+        address = str(rc["address"])
+        change = rc.get("change") or {}
+        after = change.get("after") or {}
+        unknown = change.get("after_unknown") or {}
+        module = parse_module_address(rc.get("module_address"))
+        expressions = self._expressions(rc, module)
+        location = self.locator.locate(rc, module) if self.locator else None
+
+        region = self._region(rc, module)
+
+        def launch(ami: str | None, reason: str | None = None, via: str | None = None) -> PlannedLaunch:
+            if ami is not None and ami.startswith(SSM_PREFIX):
+                ami, reason = None, _ssm_reason(ami)
+            return PlannedLaunch(address, resource_type, ami, reason, via, location, region)
+
+        if resource_type in TEMPLATE_TYPES:
+            template = self._template_of(rc)
+            if template.image_id is not None or template.unknown_reason is not None:
+                yield launch(template.image_id, template.unknown_reason)
+            return
+
+        if resource_type in ("aws_instance", "aws_spot_instance_request"):
+            ami = after.get("ami")
+            if isinstance(ami, str) and ami:
+                yield launch(ami)
+            elif _blocks(after.get("launch_template")):
+                yield from self._via_templates(after, expressions, resource_type, module, launch)
+            else:
+                yield launch(None, self._unknown_reason("ami", unknown.get("ami"), expressions.get("ami"), module))
+            return
+
+        if resource_type == "aws_spot_fleet_request":
+            for spec in _blocks(after.get("launch_specification")):
+                ami = spec.get("ami")
+                yield launch(ami) if ami else launch(None, "launch_specification ami is known only after apply")
+        yield from self._via_templates(after, expressions, resource_type, module, launch)
+
+        if resource_type == "aws_autoscaling_group":
+            configuration = after.get("launch_configuration")
+            if configuration or _is_unknown(unknown.get("launch_configuration")):
+                name = configuration if isinstance(configuration, str) else None
+                references = _references(expressions.get("launch_configuration"))
+                targets = self._resolve("aws_launch_configuration", None, name, references, module)
+                yield from self._from_targets(targets, launch, f"launch configuration {name or '(known after apply)'}")
+            elif not any(_nested(after, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
+                yield launch(None, "launch template or configuration is known only after apply")
+
+    # -- launch templates ----------------------------------------------------------------------------
+
+    def _via_templates(
+        self,
+        after: Mapping[str, Any],
+        expressions: Mapping[str, Any],
+        resource_type: str,
+        module: ModulePath,
+        launch: Launch,
+    ) -> Iterator[PlannedLaunch]:
+        """A launch per launch template the resource's template specifications name."""
+        for path, (id_key, name_key) in TEMPLATE_SPECS.get(resource_type, ()):
+            for spec, expression in _nested(after, expressions, path):
+                template_id = spec.get(id_key) or None
+                name = spec.get(name_key) or None
+                references = _references(expression.get(id_key)) + _references(expression.get(name_key))
+                targets = self._resolve("aws_launch_template", template_id, name, references, module)
+                described = template_id or name or "(known after apply)"
+                yield from self._from_targets(targets, launch, f"launch template {described}")
+
+    def _from_targets(self, targets: list[_Template], launch: Launch, described: str) -> Iterator[PlannedLaunch]:
+        if not targets:
+            yield launch(None, f"{described} is not in this plan: its AMI cannot be read from the plan")
+            return
+        for target in targets:
+            reason = target.unknown_reason
+            if target.image_id is None and reason is None:
+                reason = f"{target.address} sets no image_id"
+            yield launch(target.image_id, reason, target.address)
+
+    def _resolve(
+        self, resource_type: str, identifier: str | None, name: str | None, references: list[str], module: ModulePath
+    ) -> list[_Template]:
+        """The templates (or launch configurations) a reference names: by known ID or name, else by references."""
+        candidates = [rc for rc in self.changes if rc.get("type") == resource_type]
+        if identifier or name:
+            for rc in candidates:
+                after = (rc.get("change") or {}).get("after") or {}
+                if (identifier and after.get("id") == identifier) or (name and after.get("name") == name):
+                    return [self._template_of(rc)]
+            for data in self.data_sources:
+                if data.get("type") == resource_type:
+                    values = data.get("values") or {}
+                    if (identifier and values.get("id") == identifier) or (name and values.get("name") == name):
+                        return [_Template(str(data["address"]), resource_type, values.get("image_id"), None)]
+        seen: dict[str, _Template] = {}
+        for target in self._follow(references, module, resource_type, depth=0):
+            seen.setdefault(target.address, target)
+        return list(seen.values())
+
+    def _follow(self, references: list[str], module: ModulePath, resource_type: str, depth: int) -> Iterator[_Template]:
+        if depth > 16:
+            return
+        names = [name for name, _ in module]
+        for reference in _most_specific(references):
+            parts = reference.split(".")
+            if parts[0] == "var" and len(parts) >= 2 and module:
+                call = self.config.call(names) or {}
+                expression = (call.get("expressions") or {}).get(parts[1])
+                yield from self._follow(_references(expression), module[:-1], resource_type, depth + 1)
+            elif parts[0] == "module" and len(parts) >= 3:
+                call_name, key = _split_index(parts[1])
+                child = self.config.module([*names, call_name]) or {}
+                output = (child.get("outputs") or {}).get(parts[2]) or {}
+                child_path = (*module, (call_name, key or ANY_KEY))
+                yield from self._follow(_references(output.get("expression")), child_path, resource_type, depth + 1)
+            elif parts[0] == "data" and len(parts) >= 3 and parts[1] == resource_type:
+                yield from self._data_templates(module, parts[1], parts[2])
+            elif len(parts) >= 2 and _split_index(parts[0])[0] == resource_type:
+                resource_name, index = _split_index(parts[1])
+                for rc in self.changes:
+                    if (
+                        rc.get("mode") == "managed"
+                        and rc.get("type") == resource_type
+                        and rc.get("name") == resource_name
+                        and _matches(parse_module_address(rc.get("module_address")), module)
+                        and (not index or _index_text(rc.get("index")) == index)
+                    ):
+                        yield self._template_of(rc)
+
+    def _data_templates(self, module: ModulePath, resource_type: str, name: str) -> Iterator[_Template]:
+        for rc in self.changes:
+            if rc.get("mode") == "data" and rc.get("type") == resource_type and rc.get("name") == name:
+                if _matches(parse_module_address(rc.get("module_address")), module):
+                    yield self._template_of(rc)
+        for data in self.data_sources:
+            if data.get("type") == resource_type and data.get("name") == name:
+                if _matches(parse_module_address(data.get("module_address")), module):
+                    values = data.get("values") or {}
+                    yield _Template(str(data["address"]), resource_type, values.get("image_id"), None)
+
+    def _template_of(self, rc: Mapping[str, Any]) -> _Template:
+        change = rc.get("change") or {}
+        after = change.get("after") or {}
+        unknown = change.get("after_unknown") or {}
+        image = after.get("image_id")
+        address = str(rc["address"])
+        if isinstance(image, str) and image:
+            if image.startswith(SSM_PREFIX):
+                return _Template(address, str(rc["type"]), None, _ssm_reason(image))
+            return _Template(address, str(rc["type"]), image, None)
+        module = parse_module_address(rc.get("module_address"))
+        expression = self._expressions(rc, module).get("image_id")
+        if _is_unknown(unknown.get("image_id")) or rc.get("mode") == "data":
+            return _Template(address, str(rc["type"]), None, self._unknown_reason("image_id", True, expression, module))
+        return _Template(address, str(rc["type"]), None, None)
+
+    def _unknown_reason(self, attribute: str, unknown: Any, expression: Any, module: ModulePath) -> str:
+        """`ami is known only after apply (from aws_ami_copy.golden.id)`, module variables followed to their source."""
+        references = self._origins(_most_specific(_references(expression)), module, depth=0)
+        source = f" (from {', '.join(dict.fromkeys(references))})" if references else ""
+        if _is_unknown(unknown):
+            return f"{attribute} is known only after apply{source}"
+        return f"{attribute} is not set{source}"
+
+    def _origins(self, references: list[str], module: ModulePath, depth: int) -> list[str]:
+        origins: list[str] = []
+        for reference in references:
+            if reference.startswith("var.") and module and depth < 16:
+                call = self.config.call([name for name, _ in module]) or {}
+                expression = (call.get("expressions") or {}).get(reference.split(".")[1])
+                parent = _most_specific(_references(expression))
+                origins += self._origins(parent, module[:-1], depth + 1) if parent else [reference]
+            else:
+                prefix = "".join(f"module.{name}." for name, _ in module)
+                origins.append(prefix + reference)
+        return origins
+
+    def _region(self, rc: Mapping[str, Any], module: ModulePath) -> str | None:
+        """The `region` of the resource's provider configuration: a constant, or a root variable's value."""
+        prefix = "data." if rc.get("mode") == "data" else ""
+        resource = self.config.resource([name for name, _ in module], f"{prefix}{rc.get('type')}.{rc.get('name')}")
+        key = str((resource or {}).get("provider_config_key") or "")
+        expression = ((self.providers.get(key) or {}).get("expressions") or {}).get("region") or {}
+        if isinstance(expression.get("constant_value"), str):
+            return str(expression["constant_value"])
+        references = _references(expression)
+        if ":" not in key and len(references) == 1 and references[0].startswith("var."):
+            value = (self.variables.get(references[0][4:]) or {}).get("value")
+            return value if isinstance(value, str) else None
+        return None
+
+    def _expressions(self, rc: Mapping[str, Any], module: ModulePath) -> Mapping[str, Any]:
+        prefix = "data." if rc.get("mode") == "data" else ""
+        resource = self.config.resource([name for name, _ in module], f"{prefix}{rc.get('type')}.{rc.get('name')}")
+        return (resource or {}).get("expressions") or {}
+
+
+################################################################################
+# Source locations
+################################################################################
+
+
+class _Locator:
+    """Maps a resource change to the .tf file and line that declares it (local modules), or to the module
+    call that brings it in (remote modules); None when neither can be found."""
+
+    def __init__(self, config: Configuration, config_dir: Path) -> None:
+        self.config = config
+        self.config_dir = config_dir.resolve()
+        self.base = _repository_root(self.config_dir) or self.config_dir
+        self._files: dict[Path, list[tuple[Path, list[str]]]] = {}
+
+    def locate(self, rc: Mapping[str, Any], module: ModulePath) -> Location | None:
+        directory = self.config_dir
+        names = [name for name, _ in module]
+        for depth, name in enumerate(names):
+            call = self.config.call(names[: depth + 1]) or {}
+            source = str(call.get("source") or "")
+            if not source.startswith(("./", "../")):
+                return self._find(directory, rf'module\s+"{re.escape(name)}"', ())
+            directory = (directory / source).resolve()
+        kind = "data" if rc.get("mode") == "data" else "resource"
+        pattern = rf'{kind}\s+"{re.escape(str(rc.get("type")))}"\s+"{re.escape(str(rc.get("name")))}"'
+        return self._find(directory, pattern, _AMI_ATTRIBUTES.get(str(rc.get("type")), ()))
+
+    def _find(self, directory: Path, block: str, attributes: Sequence[str]) -> Location | None:
+        opening = re.compile(rf"^\s*{block}\s*\{{")
+        for path, lines in self._tf_files(directory):
+            for number, line in enumerate(lines, start=1):
+                if opening.match(line):
+                    line_number = _attribute_line(lines, number, attributes) or number
+                    try:
+                        relative = path.relative_to(self.base)
+                    except ValueError:
+                        relative = path
+                    return Location(relative.as_posix(), line_number)
+        return None
+
+    def _tf_files(self, directory: Path) -> list[tuple[Path, list[str]]]:
+        if directory not in self._files:
+            files = []
+            if directory.is_dir():
+                for path in sorted(directory.glob("*.tf")):
+                    try:
+                        files.append((path, path.read_text(encoding="utf-8").splitlines()))
+                    except (OSError, UnicodeDecodeError):
+                        continue
+            self._files[directory] = files
+        return self._files[directory]
+
+
+def _attribute_line(lines: list[str], start: int, attributes: Sequence[str]) -> int | None:
+    """The line (1-based) of the first of `attributes` set inside the block opened on line `start`."""
+    if not attributes:
+        return None
+    pattern = re.compile(rf"^\s*({'|'.join(re.escape(a) for a in attributes)})\s*(=|\{{)")
+    depth = 0
+    for number in range(start, len(lines) + 1):
+        text = lines[number - 1]
+        if number > start and depth == 1 and pattern.match(text):
+            return number
+        depth += text.count("{") - text.count("}")
+        if number > start and depth <= 0:
+            return None
+    return None
+
+
+def _repository_root(directory: Path) -> Path | None:
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+################################################################################
+# Helpers over plan values
+################################################################################
+
+
+def _blocks(value: Any) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _nested(after: Mapping[str, Any], expression: Mapping[str, Any], path: Sequence[str]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """The planned blocks at `path`, each with the configuration expressions that produce it.
+
+    Several blocks of one kind (a set has no stable order) share their merged expressions: a resource
+    launches from every template its blocks name, so the union of their references is what it uses.
+    """
+    if not path:
+        return [(after, expression)]
+    blocks = _blocks(after.get(path[0]))
+    expressions = [e for e in expression.get(path[0]) or [] if isinstance(e, Mapping)] if isinstance(
+        expression.get(path[0]), list) else []
+    merged: Mapping[str, Any] = expressions[0] if len(expressions) == 1 else _merge_expressions(expressions)
+    return [found for block in blocks for found in _nested(block, merged, path[1:])]
+
+
+def _is_unknown(value: Any) -> bool:
+    return value is True
+
+
+def _references(expression: Any) -> list[str]:
+    if isinstance(expression, Mapping):
+        return [str(r) for r in expression.get("references") or []]
+    return []
+
+
+def _merge_expressions(blocks: list[Any]) -> dict[str, Any]:
+    """Blocks of a set merged key by key, so that each key's references are the union over the blocks."""
+    merged: dict[str, Any] = {}
+    for block in blocks:
+        if not isinstance(block, Mapping):
+            continue
+        for key, value in block.items():
+            if isinstance(value, list):
+                merged[key] = [_merge_expressions([*(merged.get(key) or []), *value])] if value else merged.get(key, [])
+            elif isinstance(value, Mapping):
+                previous = merged.get(key) or {}
+                merged[key] = {"references": _references(previous) + _references(value)}
+    return merged
+
+
+def _most_specific(references: list[str]) -> list[str]:
+    """Drop references that only restate a longer one (`aws_x.a` beside `aws_x.a.id`)."""
+    unique = list(dict.fromkeys(references))
+    return [r for r in unique if not any(o != r and (o.startswith(r + ".") or o.startswith(r + "[")) for o in unique)]
+
+
+def _split_index(part: str) -> tuple[str, str]:
+    """`web[0]` -> ("web", "[0]"); `web` -> ("web", "")."""
+    if "[" in part and part.endswith("]"):
+        name, _, rest = part.partition("[")
+        return name, "[" + rest
+    return part, ""
+
+
+def _index_text(index: Any) -> str:
+    if index is None:
+        return ""
+    return f"[{json.dumps(index)}]"
+
+
+def _ssm_reason(value: str) -> str:
+    return f"the AMI is read from SSM parameter {value[len(SSM_PREFIX):]} at launch, not known at plan time"
+
+
+def _state_resources(state: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Resources of the plan's prior state (data sources read during plan), each with its module_address."""
+
+    def walk(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+        for resource in module.get("resources") or []:
+            yield {**resource, "module_address": module.get("address")}
+        for child in module.get("child_modules") or []:
+            yield from walk(child)
+
+    yield from walk((state.get("values") or {}).get("root_module") or {})

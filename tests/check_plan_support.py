@@ -1,0 +1,129 @@
+"""Seeded AMIs and real Terraform plans for the check-plan tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+
+from tfcli import REPO_ROOT, emulator_credentials, terraform_env
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "check-plan"
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class SeededAmis:
+    approved: str
+    wrong_case: str
+    untagged: str
+    deregistered: str
+    template: str
+    looked_up: str
+    looked_up_name: str
+
+    def tf_vars(self) -> dict[str, str]:
+        """The fleet fixture's variables, as TF_VAR_ environment entries."""
+        values = {
+            "approved_ami": self.approved,
+            "wrong_case_ami": self.wrong_case,
+            "untagged_ami": self.untagged,
+            "deregistered_ami": self.deregistered,
+            "template_ami": self.template,
+            "looked_up_ami_name": self.looked_up_name,
+        }
+        return {f"TF_VAR_{name}": value for name, value in values.items()}
+
+
+def ec2_client(endpoint_url: str):  # type: ignore[no-untyped-def]
+    credentials = emulator_credentials(endpoint_url)
+    return boto3.client(
+        "ec2",
+        region_name=REGION,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def seed_amis(endpoint_url: str) -> SeededAmis:
+    """Register the fixture's AMIs in the emulator: tagged, wrongly tagged, untagged, deregistered."""
+    ec2 = ec2_client(endpoint_url)
+
+    def register(name: str, tags: dict[str, str]) -> str:
+        image_id = ec2.register_image(Name=name, RootDeviceName="/dev/xvda")["ImageId"]
+        if tags:
+            ec2.create_tags(Resources=[image_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        return image_id
+
+    deregistered = register("check-plan-deregistered", {"Environment": "Prod"})
+    ec2.deregister_image(ImageId=deregistered)
+    return SeededAmis(
+        approved=register("check-plan-approved", {"Environment": "Prod"}),
+        wrong_case=register("check-plan-wrong-case", {"Environment": "prod"}),
+        untagged=register("check-plan-untagged", {}),
+        deregistered=deregistered,
+        template=register("check-plan-template", {"Environment": "Staging"}),
+        looked_up=register("check-plan-looked-up", {"Environment": "Prod"}),
+        looked_up_name="check-plan-looked-up",
+    )
+
+
+def copy_root(name: str, destination: Path) -> Path:
+    """A copy of a fixture root (with its local modules) in a scratch folder, so no state lands in the tree."""
+    target = destination / name
+    shutil.copytree(FIXTURES / name, target, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    return target
+
+
+def env_for(endpoint_url: str, data_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = terraform_env(endpoint_url)
+    env["TF_DATA_DIR"] = str(data_dir)
+    env.update(extra or {})
+    return env
+
+
+def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    result = subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise AssertionError(f"terraform {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def plan_json(root: Path, env: dict[str, str], plan_file: Path, *extra_args: str) -> Path:
+    """init, plan -out and show -json of a root; returns the path of the plan JSON written beside plan_file."""
+    terraform(["init", "-input=false", "-no-color"], root, env)
+    terraform(["plan", "-input=false", "-no-color", f"-out={plan_file}", *extra_args], root, env)
+    output = plan_file.with_suffix(".json")
+    output.write_text(terraform(["show", "-json", str(plan_file)], root, env))
+    json.loads(output.read_text())
+    return output
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def cli_path() -> Path:
+    """The `approved-amis` console script installed beside this interpreter."""
+    return Path(sys.executable).parent / "approved-amis"
+
+
+def approved_amis(
+    endpoint_url: str, *args: str, stdin: str | None = None, extra_env: dict[str, str] | None = None
+) -> Run:
+    """Run the installed `approved-amis` command against the emulator."""
+    env = dict(os.environ, **emulator_credentials(endpoint_url), **(extra_env or {}))
+    result = subprocess.run(
+        [str(cli_path()), *args], input=stdin, env=env, capture_output=True, text=True, timeout=120
+    )
+    return Run(result.returncode, result.stdout, result.stderr)

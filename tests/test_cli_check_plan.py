@@ -1,0 +1,264 @@
+"""`approved-amis check-plan` on plans made for real by Terraform against an emulator holding seeded AMIs."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from sarif import loader
+from sarif_pydantic import Sarif
+
+from check_plan_support import (
+    FIXTURES,
+    Run,
+    SeededAmis,
+    approved_amis,
+    copy_root,
+    env_for,
+    plan_json,
+    seed_amis,
+    terraform,
+)
+from emulator import running_emulator
+from tfcli import REPO_ROOT
+
+FLEET = FIXTURES / "fleet"
+RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
+EXPECTED = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
+ONE_LINE = re.compile(r"^approved-amis: error: [^\n]+\n$")
+
+
+@dataclass(frozen=True)
+class Plans:
+    url: str
+    amis: SeededAmis
+    fleet: Path  # plan JSON of the fleet root (every kind of launch)
+    fleet_text: Path  # the same plan as `terraform show` prints it for people
+    no_ec2: Path  # plan JSON of a root without EC2 resources
+    lifecycle: Path  # plan JSON with an update, a no-op and a delete of launch templates
+    state_file: Path  # terraform.tfstate of the applied lifecycle root
+    state_json: Path  # `terraform show -json` of that state
+
+
+@pytest.fixture(scope="module")
+def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
+    scratch = tmp_path_factory.mktemp("check-plan")
+    with running_emulator() as url:
+        amis = seed_amis(url)
+
+        def fleet() -> tuple[Path, Path]:
+            env = env_for(url, scratch / "tf-fleet", amis.tf_vars())
+            plan = plan_json(FLEET, env, scratch / "fleet.tfplan")
+            text = scratch / "fleet.txt"
+            text.write_text(terraform(["show", "-no-color", str(scratch / "fleet.tfplan")], FLEET, env))
+            return plan, text
+
+        def lifecycle() -> tuple[Path, Path, Path]:
+            root = copy_root("lifecycle", scratch)
+            env = env_for(url, scratch / "tf-lifecycle", {"TF_VAR_ami_id": amis.untagged})
+            terraform(["init", "-input=false", "-no-color"], root, env)
+            terraform(["apply", "-input=false", "-no-color", "-auto-approve"], root, env)
+            state_json = scratch / "state.json"
+            state_json.write_text(terraform(["show", "-json"], root, env))
+            changes = ("-var=keep_retired=false", "-var=description=second")
+            return plan_json(root, env, scratch / "lifecycle.tfplan", *changes), root / "terraform.tfstate", state_json
+
+        def no_ec2() -> Path:
+            return plan_json(FIXTURES / "no-ec2", env_for(url, scratch / "tf-no-ec2"), scratch / "no-ec2.tfplan")
+
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            fleet_done, lifecycle_done, no_ec2_done = pool.submit(fleet), pool.submit(lifecycle), pool.submit(no_ec2)
+            (fleet_plan, fleet_text), (lifecycle_plan, state_file, state_json) = fleet_done.result(), lifecycle_done.result()
+            yield Plans(url, amis, fleet_plan, fleet_text, no_ec2_done.result(), lifecycle_plan, state_file, state_json)
+
+
+@pytest.fixture(scope="module")
+def fleet_json(plans: Plans) -> Run:
+    return approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE, "--root", str(FLEET), "--format", "json")
+
+
+def expected_ami(plans: Plans, name: str | None) -> str | None:
+    return None if name is None else getattr(plans.amis, name)
+
+
+def test_every_planned_launch_is_found_and_classified(plans: Plans, fleet_json: Run) -> None:
+    findings = json.loads(fleet_json.stdout)
+    found = Counter((f["address"], f["ami_id"], f["verdict"]) for f in findings)
+    wanted = Counter((e["address"], expected_ami(plans, e["ami"]), e["verdict"]) for e in EXPECTED)
+    assert found == wanted
+    for expected in EXPECTED:
+        ami = expected_ami(plans, expected["ami"])
+        (finding,) = [f for f in findings if (f["address"], f["ami_id"]) == (expected["address"], ami)]
+        for word in expected["reason"]:
+            assert word in finding["reason"], finding
+
+
+def test_json_findings_carry_the_documented_fields(fleet_json: Run) -> None:
+    for finding in json.loads(fleet_json.stdout):
+        assert {"address", "resource_type", "ami_id", "verdict", "reason"} <= set(finding)
+        assert finding["verdict"] in {"approved", "unapproved", "unknown"}
+        assert finding["address"].split(".")[-2] == finding["resource_type"]
+        assert finding["ami_id"] is None or re.fullmatch(r"ami-[0-9a-f]{17}", finding["ami_id"])
+        assert finding["reason"]
+    assert fleet_json.code == 1
+
+
+def declaring_block(path: Path, line: int) -> str:
+    """The `resource "type" "name"` (or module) line of the block that encloses `line`."""
+    lines = path.read_text().splitlines()[:line]
+    return next(text for text in reversed(lines) if re.match(r'^\s*(resource|module) "', text)).strip()
+
+
+def test_findings_point_at_the_tf_file_and_line_that_declare_them(fleet_json: Run) -> None:
+    for finding in json.loads(fleet_json.stdout):
+        *modules, resource_type, name = re.sub(r"\[[^\]]*\]", "", finding["address"]).split(".")
+        directory = {
+            (): "",
+            ("module", "app"): "modules/app/",
+            ("module", "app", "module", "server"): "modules/server/",
+            ("module", "golden_template"): "modules/template/",
+        }[tuple(modules)]
+        assert finding["file"] == f"tests/fixtures/check-plan/fleet/{directory}main.tf", finding
+        assert declaring_block(REPO_ROOT / finding["file"], finding["line"]) == f'resource "{resource_type}" "{name}" {{'
+
+
+def test_deletes_and_no_ops_are_not_findings_updates_are(plans: Plans) -> None:
+    actions = {rc["address"]: rc["change"]["actions"] for rc in json.loads(plans.lifecycle.read_text())["resource_changes"]}
+    assert actions == {"aws_launch_template.unchanged": ["no-op"], "aws_launch_template.updated": ["update"], "aws_launch_template.retired[0]": ["delete"]}
+    result = approved_amis(plans.url, "check-plan", str(plans.lifecycle), *RULE, "--format", "json")
+    findings = json.loads(result.stdout)
+    assert [(f["address"], f["ami_id"], f["verdict"]) for f in findings] == [
+        ("aws_launch_template.updated", plans.amis.untagged, "unapproved")
+    ]
+    assert result.code == 1
+
+
+def test_table_lists_every_finding_and_a_summary_line(plans: Plans) -> None:
+    result = approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE)
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ADDRESS", "AMI", "VERDICT", "REASON"]
+    rows = [line for line in lines[1:] if line.strip()][:-1]
+    assert sorted(row.split()[0] for row in rows) == sorted(e["address"] for e in EXPECTED)
+    counts = Counter(e["verdict"] for e in EXPECTED)
+    assert lines[-1] == (
+        f"{len(EXPECTED)} planned AMI uses: {counts['approved']} approved, "
+        f"{counts['unapproved']} unapproved, {counts['unknown']} unknown"
+    )
+    assert result.code == 1
+
+
+def test_exit_codes_follow_the_verdicts(plans: Plans) -> None:
+    amis = plans.amis
+    approve_the_rest = [f"--ami-id={ami}" for ami in (amis.wrong_case, amis.untagged, amis.template)]
+    plan = str(plans.fleet)
+    assert approved_amis(plans.url, "check-plan", plan, *RULE).code == 1
+    assert approved_amis(plans.url, "check-plan", plan, *RULE, *approve_the_rest).code == 0
+    assert approved_amis(plans.url, "check-plan", plan, *RULE, *approve_the_rest, "--fail-on", "unknown").code == 1
+    by_owner = approved_amis(plans.url, "check-plan", plan, *RULE, "--owner", "123456789012", "--format", "json")
+    verdicts = Counter(f["verdict"] for f in json.loads(by_owner.stdout))
+    assert verdicts == Counter(approved=17, unknown=4)
+    assert by_owner.code == 0
+
+
+def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tmp_path: Path) -> None:
+    report = tmp_path / "approved-amis.sarif"
+    result = approved_amis(
+        plans.url, "check-plan", str(plans.fleet), *RULE, "--root", str(FLEET), "--format", "sarif", "--output", str(report)
+    )
+    assert result.code == 1
+    assert "ADDRESS" in result.stdout.splitlines()[0]  # the table still goes to the log
+
+    document = Sarif.model_validate(json.loads(report.read_text()))
+    assert document.version == "2.1.0"
+    (run,) = document.runs
+    assert run.tool.driver.name == "approved-amis"
+    assert {rule.id for rule in run.tool.driver.rules or []} == {"unapproved-ami", "unknown-ami"}
+
+    sarif_file = loader.load_sarif_file(str(report))
+    records = sarif_file.get_records()
+    findings = [f for f in json.loads(fleet_json.stdout) if f["verdict"] != "approved"]
+    assert sarif_file.get_result_count() == len(findings)
+    level = {"unapproved": "error", "unknown": "warning"}
+    assert sorted((r["Location"], r["Line"], r["Severity"], r["Code"]) for r in records) == sorted(
+        (f["file"], f["line"], level[f["verdict"]], f"{f['verdict']}-ami") for f in findings
+    )
+    for sarif_result in run.results or []:
+        (location,) = sarif_result.locations or []
+        (logical,) = location.logical_locations or []
+        assert logical.fully_qualified_name in sarif_result.message.text
+
+
+def test_sarif_without_source_falls_back_to_the_address(plans: Plans, tmp_path: Path) -> None:
+    result = approved_amis(plans.url, "check-plan", str(plans.lifecycle), *RULE, "--root", str(tmp_path), "--format", "sarif")
+    document = Sarif.model_validate(json.loads(result.stdout))
+    (sarif_result,) = document.runs[0].results or []
+    (location,) = sarif_result.locations or []
+    assert location.physical_location is None
+    assert [logical.fully_qualified_name for logical in location.logical_locations or []] == ["aws_launch_template.updated"]
+    assert sarif_result.level.value == "error"
+
+
+def rewritten_plan(plans: Plans, tmp_path: Path, **changes: Any) -> Path:
+    document = json.loads(plans.fleet.read_text())
+    document.update(changes)
+    path = tmp_path / "rewritten.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+@pytest.mark.parametrize(
+    "case, words",
+    [
+        ("plan as text", "Terraform's text output, not JSON"),
+        ("state file", "is a Terraform state file, not a plan"),
+        ("state as JSON", "is the JSON of a Terraform state, not of a plan"),
+        ("format 2.0", "format_version 2.0"),
+        ("missing file", "no such file"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(plans: Plans, tmp_path: Path, case: str, words: str) -> None:
+    path = {
+        "plan as text": lambda: plans.fleet_text,
+        "state file": lambda: plans.state_file,
+        "state as JSON": lambda: plans.state_json,
+        "format 2.0": lambda: rewritten_plan(plans, tmp_path, format_version="2.0"),
+        "missing file": lambda: tmp_path / "absent.json",
+    }[case]()
+    result = approved_amis(plans.url, "check-plan", str(path), *RULE)
+    assert (result.code, result.stdout) == (2, "")
+    assert ONE_LINE.match(result.stderr), result.stderr
+    assert words in result.stderr
+
+
+def test_every_1x_format_version_is_read(plans: Plans, tmp_path: Path) -> None:
+    result = approved_amis(plans.url, "check-plan", str(rewritten_plan(plans, tmp_path, format_version="1.0")), *RULE)
+    assert result.code == 1, result.stderr
+
+
+def test_plan_without_ec2_resources_exits_0_and_says_so(plans: Plans) -> None:
+    result = approved_amis(plans.url, "check-plan", str(plans.no_ec2), *RULE)
+    assert result.code == 0
+    assert result.stdout.splitlines() == [f"{plans.no_ec2}: no EC2 launch resources (instances, launch templates, "
+                                          "Auto Scaling groups, fleets): nothing to check"]
+
+
+def test_runtime_and_usage_errors_exit_2(plans: Plans) -> None:
+    no_rule = approved_amis(plans.url, "check-plan", str(plans.fleet))
+    assert no_rule.code == 2 and ONE_LINE.match(no_rule.stderr) and "--tag-key" in no_rule.stderr
+    unreachable = approved_amis(
+        "http://127.0.0.1:9", "check-plan", str(plans.fleet), *RULE, extra_env={"AWS_MAX_ATTEMPTS": "1"}
+    )
+    assert unreachable.code == 2 and ONE_LINE.match(unreachable.stderr), unreachable.stderr
+
+
+def test_plan_from_standard_input(plans: Plans) -> None:
+    result = approved_amis(plans.url, "check-plan", "-", *RULE, "--format", "json", stdin=plans.fleet.read_text())
+    assert result.code == 1
+    assert len(json.loads(result.stdout)) == len(EXPECTED)
