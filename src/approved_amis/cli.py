@@ -28,7 +28,7 @@ PROG = "approved-amis"
 
 # Modules of this package that each define `register(subcommands)`: it adds one subcommand and sets
 # `run(args) -> int` as the subcommand's default.
-COMMAND_MODULES: tuple[str, ...] = ("audit", "retire")
+COMMAND_MODULES: tuple[str, ...] = ("audit", "retire", "check_plan")
 
 
 def add_rule_arguments(parser: argparse.ArgumentParser) -> None:
