@@ -1,0 +1,178 @@
+"""The CI wiring users copy: the workflow's own commands, run in sequence on a fixture root against the
+emulator, the README showing those same commands, and the pre-commit hook's entry."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+from sarif import loader
+
+from check_plan_support import SeededAmis, copy_root, seed_amis
+from emulator import running_emulator
+from tfcli import REPO_ROOT, emulator_credentials, terraform_env
+
+WORKFLOW = REPO_ROOT / "examples" / "ci" / "github-actions.yml"
+HOOKS = REPO_ROOT / ".pre-commit-hooks.yaml"
+README_SECTION = "## Shift-left: check-plan in pull requests"
+# Steps the test cannot run: installing the CLI from its git URL (the test uses this checkout's install).
+NOT_RUN = {"install"}
+
+
+def job() -> dict[str, Any]:
+    (only,) = yaml.safe_load(WORKFLOW.read_text())["jobs"].values()
+    return only
+
+
+def run_steps() -> list[dict[str, Any]]:
+    return [step for step in job()["steps"] if "run" in step and step.get("id") not in NOT_RUN]
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: str
+    code: int
+    output: str
+
+
+def run_workflow(url: str, checkout: Path, tf_vars: dict[str, str]) -> dict[str, StepResult]:
+    """Run the workflow's steps as GitHub's bash shell would, in the job's working directory of `checkout`."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    directory = checkout / job()["defaults"]["run"]["working-directory"]
+    env = terraform_env(url)
+    env.update(workflow.get("env", {}))
+    env.update(tf_vars)
+    env["TF_DATA_DIR"] = str(checkout.parent / f"{checkout.name}-terraform-data")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    results: dict[str, StepResult] = {}
+    for step in run_steps():
+        shell = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=directory,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        results[step["id"]] = StepResult(step["id"], shell.returncode, shell.stdout + shell.stderr)
+        if shell.returncode != 0:
+            break  # GitHub skips the following run steps of a failed job
+    return results
+
+
+def checkout(tmp: Path, amis: SeededAmis) -> Path:
+    """A repository checkout holding the fleet fixture as the workflow's Terraform root."""
+    repository = tmp / "repository"
+    repository.mkdir()
+    subprocess.run(["git", "init", "-q", str(repository)], check=True)
+    root = copy_root("fleet", repository)
+    root.rename(repository / job()["defaults"]["run"]["working-directory"])
+    return repository
+
+
+@dataclass(frozen=True)
+class Runs:
+    url: str
+    amis: SeededAmis
+    unapproved: tuple[Path, dict[str, StepResult]]
+    clean: tuple[Path, dict[str, StepResult]]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
+    with running_emulator() as url:
+        amis = seed_amis(url)
+        unapproved_checkout = checkout(tmp_path_factory.mktemp("ci-unapproved"), amis)
+        unapproved = run_workflow(url, unapproved_checkout, amis.tf_vars())
+        approved_everywhere = {
+            name: (amis.approved if name.endswith("_ami") else value)
+            for name, value in amis.tf_vars().items()
+        }
+        clean_checkout = checkout(tmp_path_factory.mktemp("ci-clean"), amis)
+        clean = run_workflow(url, clean_checkout, approved_everywhere)
+        yield Runs(url, amis, (unapproved_checkout, unapproved), (clean_checkout, clean))
+
+
+def sarif_path(repository: Path) -> Path:
+    (upload,) = [step for step in job()["steps"] if str(step.get("uses", "")).startswith("github/codeql-action/upload-sarif")]
+    return repository / upload["with"]["sarif_file"]
+
+
+def test_workflow_fails_on_unapproved_amis_and_publishes_them(runs: Runs) -> None:
+    repository, results = runs.unapproved
+    assert [r.step for r in results.values()] == [step["id"] for step in run_steps()]
+    assert results["plan"].code == 0, results["plan"].output
+    assert results["check"].code == 1, results["check"].output
+    assert "unapproved" in results["check"].output
+
+    report = loader.load_sarif_file(str(sarif_path(repository)))
+    records = report.get_records()
+    assert {record["Severity"] for record in records} == {"error", "warning"}
+    for record in records:
+        # Code scanning resolves locations against the checkout: each must name a file there.
+        assert (repository / record["Location"]).is_file(), record
+        assert record["Location"].startswith(job()["defaults"]["run"]["working-directory"] + "/")
+
+
+def test_workflow_passes_when_every_known_ami_is_approved(runs: Runs) -> None:
+    repository, results = runs.clean
+    assert results["check"].code == 0, results["check"].output
+    report = loader.load_sarif_file(str(sarif_path(repository)))
+    # Left: the AMIs only apply will know, as warnings that do not fail the job.
+    assert {record["Severity"] for record in report.get_records()} == {"warning"}
+    assert report.get_result_count() == 3
+
+
+def test_upload_runs_after_a_failed_check() -> None:
+    (upload,) = [step for step in job()["steps"] if "upload-sarif" in str(step.get("uses", ""))]
+    assert "!cancelled()" in upload["if"]
+    assert job()["steps"].index(upload) > [s.get("id") for s in job()["steps"]].index("check")
+    permissions = yaml.safe_load(WORKFLOW.read_text())["permissions"]
+    assert permissions["security-events"] == "write"
+
+
+def readme_section() -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    assert README_SECTION in text, f"README lacks the section {README_SECTION!r}"
+    section = text.split(README_SECTION, 1)[1]
+    return section.split("\n## ", 1)[0]
+
+
+def test_readme_shows_the_workflow_commands_in_order() -> None:
+    section = readme_section()
+    commands = [line.strip() for step in run_steps() for line in step["run"].splitlines() if line.strip()]
+    positions = [section.find(command) for command in commands]
+    assert -1 not in positions, [c for c, p in zip(commands, positions) if p == -1]
+    assert positions == sorted(positions)
+    assert "examples/ci/github-actions.yml" in section
+
+
+def test_pre_commit_hook_checks_plan_json_files(runs: Runs) -> None:
+    (hook,) = yaml.safe_load(HOOKS.read_text())
+    files = re.compile(hook["files"])
+    for name in ("plan.json", "infra/tfplan.json", "infra/prod.tfplan.json"):
+        assert files.search(name), name
+    for name in ("main.tf", "package.json", "infra/planning.json", "tfplan"):
+        assert not files.search(name), name
+    assert hook["language"] == "python"  # pre-commit installs this repository's package for it
+    # pre-commit runs the entry with the hook's args and the matching files appended.
+    repository, _ = runs.unapproved
+    plan = sarif_path(repository).parent / "plan.json"
+    env = dict(os.environ, **emulator_credentials(runs.url))
+    program, *entry_args = hook["entry"].split()
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / program), *entry_args, "--tag-key", "Environment", "--tag-value", "Prod", str(plan)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "unapproved" in result.stdout
