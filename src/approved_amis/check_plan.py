@@ -44,7 +44,7 @@ def plan_layout(findings: list[PlanFinding]) -> Layout:
     return Layout(
         columns=(
             Column("ADDRESS", field("address"), width),
-            Column("AMI", lambda row: row.get("ami_id") or "(after apply)", 21),
+            Column("AMI", lambda row: row.get("ami_id") or "-", 21),
             Column("VERDICT", field("verdict"), 10),
             Column("REASON", field("reason")),
         ),

@@ -200,6 +200,7 @@ class Configuration:
 
     def __init__(self, configuration: Mapping[str, Any]) -> None:
         self.root: Mapping[str, Any] = configuration.get("root_module") or {}
+        self._resources: dict[tuple[str, ...], dict[str, Mapping[str, Any]]] = {}
 
     def module(self, names: Sequence[str]) -> Mapping[str, Any] | None:
         module: Mapping[str, Any] | None = self.root
@@ -218,10 +219,12 @@ class Configuration:
         return (parent or {}).get("module_calls", {}).get(names[-1])
 
     def resource(self, names: Sequence[str], address: str) -> Mapping[str, Any] | None:
-        for resource in (self.module(names) or {}).get("resources", []):
-            if resource.get("address") == address:
-                return resource
-        return None
+        """The configuration of `address` (no instance keys) in the module at `names`."""
+        key = tuple(names)
+        if key not in self._resources:
+            resources = (self.module(names) or {}).get("resources", [])
+            self._resources[key] = {str(r.get("address")): r for r in resources if isinstance(r, Mapping)}
+        return self._resources[key].get(address)
 
 
 ################################################################################
@@ -329,7 +332,8 @@ class _Walker:
         """A launch per launch template the resource's template specifications name."""
         for path, (id_key, name_key) in TEMPLATE_SPECS.get(resource_type, ()):
             for spec, expression in _nested(after, expressions, path):
-                template_id = spec.get(id_key) or None
+                # The aws provider plans `id = "unknown"` for a template named by name only: not an ID.
+                template_id = spec.get(id_key) if str(spec.get(id_key) or "").startswith("lt-") else None
                 name = spec.get(name_key) or None
                 references = _references(expression.get(id_key)) + _references(expression.get(name_key))
                 targets = self._resolve("aws_launch_template", template_id, name, references, module)
@@ -478,10 +482,18 @@ class _Locator:
         self.config_dir = config_dir.resolve()
         self.base = _repository_root(self.config_dir) or self.config_dir
         self._files: dict[Path, list[tuple[Path, list[str]]]] = {}
+        self._found: dict[tuple[Any, ...], Location | None] = {}
 
     def locate(self, rc: Mapping[str, Any], module: ModulePath) -> Location | None:
+        """Every instance of a resource (count, for_each, module instances) shares its declaration."""
+        names = tuple(name for name, _ in module)
+        key = (names, rc.get("mode"), rc.get("type"), rc.get("name"))
+        if key not in self._found:
+            self._found[key] = self._locate(rc, names)
+        return self._found[key]
+
+    def _locate(self, rc: Mapping[str, Any], names: tuple[str, ...]) -> Location | None:
         directory = self.config_dir
-        names = [name for name, _ in module]
         for depth, name in enumerate(names):
             call = self.config.call(names[: depth + 1]) or {}
             source = str(call.get("source") or "")
