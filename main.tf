@@ -23,3 +23,64 @@ module "iam_policy" {
   attach_to_group_names = var.iam_attach_to_group_names
   attach_to_user_names  = var.iam_attach_to_user_names
 }
+
+################################################################################
+# Detect: AWS Config rules
+################################################################################
+
+module "config_rule" {
+  source = "./modules/config-rule"
+
+  create = var.create && var.create_config_rule
+  name   = var.name
+  tags   = var.tags
+
+  approval_tag_key    = var.approval_tag_key
+  approval_tag_values = var.approval_tag_values
+  approved_ami_ids    = var.approved_ami_ids
+
+  scope_tag_key   = var.config_rule_scope_tag_key
+  scope_tag_value = var.config_rule_scope_tag_value
+
+  create_recorder                  = var.create_config_recorder
+  recorder_name                    = var.config_recorder_name
+  delivery_s3_bucket_name          = var.config_delivery_s3_bucket_name
+  delivery_s3_bucket_force_destroy = var.config_delivery_s3_bucket_force_destroy
+}
+
+################################################################################
+# Alert: EventBridge to SNS
+################################################################################
+
+module "sns_alerts" {
+  source = "./modules/sns-alerts"
+
+  create = var.create && var.create_sns_alerts
+  name   = var.name
+  tags   = var.tags
+
+  config_rule_names               = module.config_rule.rule_names
+  topic_arn                       = var.sns_topic_arn
+  kms_key_deletion_window_in_days = var.sns_kms_key_deletion_window_in_days
+  subscriptions                   = var.sns_subscriptions
+}
+
+################################################################################
+# Respond: SSM remediation
+################################################################################
+
+module "ssm_remediation" {
+  source = "./modules/ssm-remediation"
+
+  create                           = var.create && var.create_ssm_remediation
+  create_remediation_configuration = var.create_ssm_remediation_configuration
+  name                             = var.name
+  tags                             = var.tags
+
+  config_rule_names          = module.config_rule.rule_names
+  action                     = var.ssm_remediation_action
+  automatic                  = var.ssm_remediation_automatic
+  maximum_automatic_attempts = var.ssm_remediation_maximum_automatic_attempts
+  retry_attempt_seconds      = var.ssm_remediation_retry_attempt_seconds
+  exemption_tag_key          = var.exemption_tag_key
+}

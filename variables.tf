@@ -93,3 +93,146 @@ variable "iam_attach_to_user_names" {
   type        = list(string)
   default     = []
 }
+
+################################################################################
+# Detect: AWS Config rules
+################################################################################
+
+variable "create_config_rule" {
+  description = "Create the AWS Config rules APPROVED_AMIS_BY_TAG (and APPROVED_AMIS_BY_ID when approved_ami_ids is set). Needs a configuration recorder in the region: the account's own, or create_config_recorder = true."
+  type        = bool
+  default     = true
+}
+
+variable "config_rule_scope_tag_key" {
+  description = "Evaluate only EC2 instances carrying this tag key (null: every instance)."
+  type        = string
+  default     = null
+}
+
+variable "config_rule_scope_tag_value" {
+  description = "With config_rule_scope_tag_key: evaluate only instances whose tag has this value (null: any value)."
+  type        = string
+  default     = null
+}
+
+variable "create_config_recorder" {
+  description = "Also create a configuration recorder (recording EC2 instances), its status, a delivery channel and, unless config_delivery_s3_bucket_name is set, its S3 bucket. Only one recorder may exist per region: leave false when the account already uses AWS Config."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.create_config_recorder || var.create_config_rule
+    error_message = "create_config_recorder = true needs create_config_rule = true: the recorder is part of the Config layer. Turn both on, or leave create_config_recorder = false."
+  }
+}
+
+variable "config_recorder_name" {
+  description = "Name of the configuration recorder and delivery channel created with create_config_recorder."
+  type        = string
+  default     = "default"
+}
+
+variable "config_delivery_s3_bucket_name" {
+  description = "Existing S3 bucket for the delivery channel created with create_config_recorder. Null: the module creates an encrypted, versioned, private bucket."
+  type        = string
+  default     = null
+}
+
+variable "config_delivery_s3_bucket_force_destroy" {
+  description = "Let terraform destroy the created delivery bucket even when it holds Config snapshots."
+  type        = bool
+  default     = false
+}
+
+################################################################################
+# Alert: EventBridge to SNS
+################################################################################
+
+variable "create_sns_alerts" {
+  description = "Publish every NON_COMPLIANT verdict of the Config rules to an SNS topic (KMS-encrypted, created unless sns_topic_arn is set) through EventBridge."
+  type        = bool
+  default     = true
+
+  validation {
+    condition     = !var.create_sns_alerts || var.create_config_rule
+    error_message = "create_sns_alerts = true needs create_config_rule = true: alerts report the Config rules' verdicts. Turn the Config rule on, or set create_sns_alerts = false."
+  }
+}
+
+variable "sns_topic_arn" {
+  description = "Existing SNS topic for the alerts instead of a new one. Its policy must let events.amazonaws.com publish from the event_rule_arn output; when encrypted, its KMS key must let EventBridge use it."
+  type        = string
+  default     = null
+}
+
+variable "sns_kms_key_deletion_window_in_days" {
+  description = "Days the alert topic's KMS key waits in PendingDeletion after destroy (7 to 30)."
+  type        = number
+  default     = 30
+}
+
+variable "sns_subscriptions" {
+  description = "Subscribers to the alerts: a list of {protocol, endpoint}, for example [{protocol = \"email\", endpoint = \"secops@example.com\"}]."
+  type = list(object({
+    protocol = string
+    endpoint = string
+  }))
+  default = []
+}
+
+################################################################################
+# Respond: SSM remediation
+################################################################################
+
+variable "create_ssm_remediation" {
+  description = "Create an SSM Automation role and attach a remediation (stop, or terminate) to the Config rules. Off by default: it acts on workloads."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.create_ssm_remediation || var.create_config_rule
+    error_message = "create_ssm_remediation = true needs create_config_rule = true: remediation acts on the Config rules' verdicts. Turn the Config rule on, or set create_ssm_remediation = false."
+  }
+}
+
+variable "create_ssm_remediation_configuration" {
+  description = "With create_ssm_remediation: attach the remediation configuration to the rules. False creates the automation role only; the emulator used by make demo and the tests cannot serve remediation configurations, so they pass false."
+  type        = bool
+  default     = true
+}
+
+variable "ssm_remediation_action" {
+  description = "What remediation does to an instance running an unapproved AMI: \"stop\" (AWS-StopEC2Instance) or \"terminate\" (AWS-TerminateEC2Instance, irreversible)."
+  type        = string
+  default     = "stop"
+}
+
+variable "ssm_remediation_automatic" {
+  description = "Remediate automatically as soon as Config reports an instance NON_COMPLIANT. False (default): an operator starts each remediation."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.ssm_remediation_automatic || length(var.approved_ami_ids) == 0
+    error_message = "ssm_remediation_automatic = true cannot be combined with approved_ami_ids: an instance approved by ID is NON_COMPLIANT under the tag rule and would be remediated. Keep remediation manual, or approve by tag only."
+  }
+}
+
+variable "ssm_remediation_maximum_automatic_attempts" {
+  description = "With ssm_remediation_automatic: attempts per non-compliant instance (1 to 25)."
+  type        = number
+  default     = 5
+}
+
+variable "ssm_remediation_retry_attempt_seconds" {
+  description = "With ssm_remediation_automatic: seconds within which the attempts may run (1 to 2678000)."
+  type        = number
+  default     = 60
+}
+
+variable "exemption_tag_key" {
+  description = "Instances carrying this tag key (any value) are never stopped or terminated by the remediation: the automation role may act only on instances without it."
+  type        = string
+  default     = "AmiGuardExempt"
+}

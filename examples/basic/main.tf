@@ -28,4 +28,8 @@ module "approved_amis" {
   ami_publisher_arns = ["arn:aws:iam::*:role/ami-publisher"]
 
   iam_attach_to_role_names = [aws_iam_role.deployer.name]
+
+  # The IAM layer only: no AWS Config rules, no alerts.
+  create_config_rule = false
+  create_sns_alerts  = false
 }

@@ -1,5 +1,6 @@
 # Complete: every layer on, with custom approval values, AMIs approved by ID and by owner,
-# AMI publishers, a permissions boundary, and the policy attached to a role, a group and a user.
+# AMI publishers, a permissions boundary, and the policy attached to a role, a group and a user;
+# AWS Config rules with their own recorder, e-mail alerts, and manual stop remediation.
 
 provider "aws" {
   region = var.region
@@ -45,4 +46,16 @@ module "approved_amis" {
   iam_attach_to_role_names   = [aws_iam_role.deployer.name]
   iam_attach_to_group_names  = [aws_iam_group.operators.name]
   iam_attach_to_user_names   = [aws_iam_user.ci.name]
+
+  create_config_recorder                  = true
+  config_delivery_s3_bucket_force_destroy = true
+
+  create_sns_alerts                   = true
+  sns_kms_key_deletion_window_in_days = 7
+  sns_subscriptions                   = [{ protocol = "email", endpoint = "secops@example.com" }]
+
+  create_ssm_remediation               = true
+  create_ssm_remediation_configuration = var.create_ssm_remediation_configuration
+  ssm_remediation_action               = "stop"
+  exemption_tag_key                    = "AmiGuardExempt"
 }

@@ -22,3 +22,23 @@ output "scp_policy_json" {
   description = "The deny-only document for a service control policy."
   value       = module.approved_amis.scp_policy_json
 }
+
+output "config_rule_names" {
+  description = "The AWS Config rules that detect instances running unapproved AMIs."
+  value       = module.approved_amis.config_rule_names
+}
+
+output "sns_topic_arn" {
+  description = "The topic that receives an alert for every NON_COMPLIANT instance."
+  value       = module.approved_amis.sns_topic_arn
+}
+
+output "event_rule_arn" {
+  description = "The EventBridge rule that publishes the alerts."
+  value       = module.approved_amis.event_rule_arn
+}
+
+output "ssm_remediation_role_arn" {
+  description = "The role SSM Automation assumes to stop non-compliant instances."
+  value       = module.approved_amis.ssm_remediation_role_arn
+}
