@@ -30,23 +30,20 @@ from tfcli import REPO_ROOT
 MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
 ROWS = {row["id"]: row for row in MATRIX["rows"]}
 CELLS = [(row["id"], setup) for row in MATRIX["rows"] for setup in row["expect"]]
-RENDERED = ("policy", "boundary", "scp")
-
-POLICY = "module.iam_policy.aws_iam_policy.this[0]"
-BOUNDARY = "module.iam_policy.aws_iam_policy.boundary[0]"
+RENDERED = MATRIX["documents"]
 
 
 def rendered_documents(plan: PlanSummary) -> dict[str, Document]:
-    """The identity policy, boundary and SCP documents of one plan, as Terraform will create them."""
-    documents = {"policy": plan.policy(POLICY)}
-    boundary = [v for a, v in plan.values.items() if a.endswith(BOUNDARY)]
-    if boundary:
-        documents["boundary"] = json.loads(boundary[0]["policy"])
-    elif plan.outputs.get("boundary_policy_json"):
-        documents["boundary"] = json.loads(plan.outputs["boundary_policy_json"])
-    if plan.outputs.get("scp_policy_json"):
-        documents["scp"] = json.loads(plan.outputs["scp_policy_json"])
-    return documents
+    """The documents of one plan, by name, as Terraform will create them (see `documents` in the matrix)."""
+    found: dict[str, Document] = {}
+    for name, source in RENDERED.items():
+        resources = [v for a, v in plan.values.items() if a.endswith(source["resource"])]
+        assert len(resources) <= 1, f"several resources end with {source['resource']}"
+        if resources:
+            found[name] = json.loads(resources[0][source["attribute"]])
+        elif plan.outputs.get(source.get("output", "")):
+            found[name] = json.loads(plan.outputs[source["output"]])
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +56,17 @@ def documents(plan_summary) -> Callable[[str], dict[str, Document]]:
             spec = MATRIX["configurations"][configuration]
             plan = plan_summary(REPO_ROOT / spec["directory"], **spec.get("vars", {}))
             cache[configuration] = rendered_documents(plan)
+            missing = {name for name in needed(configuration) if name not in cache[configuration]}
+            assert not missing, f"the plan of {configuration} has no {sorted(missing)} document"
         return cache[configuration]
 
     return get
+
+
+def needed(configuration: str) -> set[str]:
+    """The documents the rows of a configuration need."""
+    setups = {setup for row in ROWS.values() if row["configuration"] == configuration for setup in row["expect"]}
+    return {name for setup in setups for names in MATRIX["setups"][setup].values() for name in names if name in RENDERED}
 
 
 def policies_in_force(setup: str, rendered: dict[str, Document]) -> dict[str, list[Document]]:
