@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -41,10 +42,10 @@ class SeededAmis:
         return {f"TF_VAR_{name}": value for name, value in values.items()}
 
 
-def ec2_client(endpoint_url: str):  # type: ignore[no-untyped-def]
+def client(endpoint_url: str, service: str) -> Any:
     credentials = emulator_credentials(endpoint_url)
     return boto3.client(
-        "ec2",
+        service,
         region_name=REGION,
         endpoint_url=endpoint_url,
         aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
@@ -53,8 +54,9 @@ def ec2_client(endpoint_url: str):  # type: ignore[no-untyped-def]
 
 
 def seed_amis(endpoint_url: str) -> SeededAmis:
-    """Register the fixture's AMIs in the emulator: tagged, wrongly tagged, untagged, deregistered."""
-    ec2 = ec2_client(endpoint_url)
+    """Register the fixture's AMIs in the emulator (tagged, wrongly tagged, untagged, deregistered), and a
+    launch template and configuration outside the plan."""
+    ec2 = client(endpoint_url, "ec2")
 
     def register(name: str, tags: dict[str, str]) -> str:
         image_id = ec2.register_image(Name=name, RootDeviceName="/dev/xvda")["ImageId"]
@@ -64,8 +66,14 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
 
     deregistered = register("check-plan-deregistered", {"Environment": "Prod"})
     ec2.deregister_image(ImageId=deregistered)
+    approved = register("check-plan-approved", {"Environment": "Prod"})
+    # A template and a configuration that the fleet's groups name but the plan does not manage.
+    ec2.create_launch_template(LaunchTemplateName="managed-elsewhere", LaunchTemplateData={"ImageId": approved})
+    client(endpoint_url, "autoscaling").create_launch_configuration(
+        LaunchConfigurationName="legacy-elsewhere", ImageId=approved, InstanceType="t3.micro"
+    )
     return SeededAmis(
-        approved=register("check-plan-approved", {"Environment": "Prod"}),
+        approved=approved,
         wrong_case=register("check-plan-wrong-case", {"Environment": "prod"}),
         untagged=register("check-plan-untagged", {}),
         deregistered=deregistered,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
@@ -15,8 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from approved_amis import aws, cli
 from approved_amis.classify import Classification, Verdict, classify
 from approved_amis.images import describe_images
+from approved_amis.inventory import LaunchTemplates, _launch_configuration_amis
 from approved_amis.output import Column, Finding, Layout, field, make_writer, verdict_summary
-from approved_amis.plan import PlanError, PlannedLaunch, load_plan, parse_plan, planned_launches
+from approved_amis.plan import ExternalTemplate, PlanError, PlannedLaunch, load_plan, parse_plan, planned_launches
 from approved_amis.rule import ApprovalRule
 
 FORMATS = ("table", "json", "sarif")
@@ -50,6 +51,63 @@ def plan_layout(findings: list[PlanFinding]) -> Layout:
         ),
         csv_fields=JSON_FIELDS,
     )
+
+
+def read_external(launches: list[PlannedLaunch], session: Any, default_region: str | None) -> list[PlannedLaunch]:
+    """Launches through a template or configuration the plan does not manage, with the AMI the account has
+    for it (the version the plan names, $Default when none), read as `audit` reads them."""
+    by_region: dict[str, set[ExternalTemplate]] = defaultdict(set)
+    for launch in launches:
+        if launch.external is not None:
+            by_region[launch.region or default_region or ""].add(launch.external)
+    found: dict[tuple[str, ExternalTemplate], tuple[str | None, str | None, str | None]] = {}
+    for region, externals in by_region.items():
+        if not region:
+            continue
+        try:
+            found.update(_read_region(session, region, externals))
+        except (ClientError, BotoCoreError) as error:
+            reason = aws.describe_error(error, f"region {region}: reading templates the plan does not manage")
+            found.update({(region, external): (None, None, reason) for external in externals})
+    resolved = []
+    for launch in launches:
+        if launch.external is not None and (launch.region or default_region or "", launch.external) in found:
+            ami_id, via, reason = found[(launch.region or default_region or "", launch.external)]
+            launch = replace(launch, ami_id=ami_id, via=via, unknown_reason=reason or launch.unknown_reason)
+        resolved.append(launch)
+    return resolved
+
+
+def _read_region(
+    session: Any, region: str, externals: set[ExternalTemplate]
+) -> dict[tuple[str, ExternalTemplate], tuple[str | None, str | None, str | None]]:
+    templates = LaunchTemplates(aws.client(session, "ec2", region))
+    if any(e.kind == "launch template" and e.identifier is None for e in externals):
+        for _ in templates.pages():  # learns the IDs of templates named by name only
+            pass
+    names = {e.name for e in externals if e.kind == "launch configuration" and e.name}
+    configurations = _launch_configuration_amis(aws.client(session, "autoscaling", region), names) if names else {}
+    found: dict[tuple[str, ExternalTemplate], tuple[str | None, str | None, str | None]] = {}
+    for external in externals:
+        absent = f"{external.describe()} is neither in this plan nor in {region}"
+        if external.kind == "launch configuration":
+            ami_id = configurations.get(external.name or "")
+            found[(region, external)] = (ami_id, external.describe() if ami_id else None, None if ami_id else absent)
+            continue
+        specification = {"Version": external.version or "$Default"}
+        specification.update({"LaunchTemplateId": external.identifier} if external.identifier else {})
+        specification.update({"LaunchTemplateName": external.name} if external.name else {})
+        try:
+            reference, ami_id = templates.resolve(specification)
+        except ClientError as error:
+            found[(region, external)] = (None, None, f"{absent} ({aws.error_code(error)})")
+            continue
+        if ami_id:
+            found[(region, external)] = (ami_id, f"launch template {reference}", None)
+        else:
+            known = reference.startswith("lt-")
+            found[(region, external)] = (None, None, f"launch template {reference} sets no AMI" if known else absent)
+    return found
 
 
 def classify_launches(
@@ -138,8 +196,10 @@ def run(args: argparse.Namespace) -> int:
     if resources == 0:
         summary = f"{name}: no EC2 launch resources (instances, launch templates, Auto Scaling groups, fleets): nothing to check"
     else:
-        session = aws.session(args.profile) if any(launch.ami_id for launch in launches) else None
+        needs_aws = any(launch.ami_id or launch.external for launch in launches)
+        session = aws.session(args.profile) if needs_aws else None
         default_region = args.region or (session.region_name if session is not None else None)
+        launches = read_external(launches, session, default_region)
         findings = classify_launches(launches, rule, session, default_region)
         summary = verdict_summary(Counter(finding.verdict for finding in findings), noun="planned AMI uses")
         if not findings:

@@ -75,6 +75,20 @@ class Location:
 
 
 @dataclass(frozen=True)
+class ExternalTemplate:
+    """A launch template (by ID or name, and version) or launch configuration (by name) the plan does not
+    manage: its AMI can only be read from the account."""
+
+    kind: str  # "launch template" or "launch configuration"
+    identifier: str | None
+    name: str | None
+    version: str | None = None
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.identifier or self.name}"
+
+
+@dataclass(frozen=True)
 class PlannedLaunch:
     """One AMI a planned resource would launch. `ami_id` is None when the plan cannot tell (`unknown_reason`)."""
 
@@ -85,6 +99,7 @@ class PlannedLaunch:
     via: str | None = None
     location: Location | None = None
     region: str | None = None  # the provider's region when the plan shows it
+    external: ExternalTemplate | None = None  # set when the AMI must be read from the account
 
 
 @dataclass(frozen=True)
@@ -282,10 +297,12 @@ class _Walker:
 
         region = self._region(rc, module)
 
-        def launch(ami: str | None, reason: str | None = None, via: str | None = None) -> PlannedLaunch:
+        def launch(
+            ami: str | None, reason: str | None = None, via: str | None = None, external: ExternalTemplate | None = None
+        ) -> PlannedLaunch:
             if ami is not None and ami.startswith(SSM_PREFIX):
                 ami, reason = None, _ssm_reason(ami)
-            return PlannedLaunch(address, resource_type, ami, reason, via, location, region)
+            return PlannedLaunch(address, resource_type, ami, reason, via, location, region, external)
 
         if resource_type in TEMPLATE_TYPES:
             template = self._template_of(rc)
@@ -315,7 +332,8 @@ class _Walker:
                 name = configuration if isinstance(configuration, str) else None
                 references = _references(expressions.get("launch_configuration"))
                 targets = self._resolve("aws_launch_configuration", None, name, references, module)
-                yield from self._from_targets(targets, launch, f"launch configuration {name or '(known after apply)'}")
+                external = ExternalTemplate("launch configuration", None, name) if name else None
+                yield from self._from_targets(targets, launch, f"launch configuration {name or '(known after apply)'}", external)
             elif not any(_nested(after, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
                 yield launch(None, "launch template or configuration is known only after apply")
 
@@ -338,11 +356,15 @@ class _Walker:
                 references = _references(expression.get(id_key)) + _references(expression.get(name_key))
                 targets = self._resolve("aws_launch_template", template_id, name, references, module)
                 described = template_id or name or "(known after apply)"
-                yield from self._from_targets(targets, launch, f"launch template {described}")
+                version = spec.get("version") or None
+                external = ExternalTemplate("launch template", template_id, name, version) if template_id or name else None
+                yield from self._from_targets(targets, launch, f"launch template {described}", external)
 
-    def _from_targets(self, targets: list[_Template], launch: Launch, described: str) -> Iterator[PlannedLaunch]:
+    def _from_targets(
+        self, targets: list[_Template], launch: Launch, described: str, external: ExternalTemplate | None = None
+    ) -> Iterator[PlannedLaunch]:
         if not targets:
-            yield launch(None, f"{described} is not in this plan: its AMI cannot be read from the plan")
+            yield launch(None, f"{described} is not in this plan: its AMI cannot be read from the plan", None, external)
             return
         for target in targets:
             reason = target.unknown_reason
