@@ -1,0 +1,79 @@
+################################################################################
+# Approval rule
+################################################################################
+
+output "approval_rule" {
+  description = "The approval rule every layer enforces: tag key and values, AMI IDs and owners; null when create = false."
+  value       = var.create ? module.approval_rule.rule : null
+}
+
+################################################################################
+# Service control policy
+################################################################################
+
+output "scp_id" {
+  description = "ID of the service control policy; null when it is not created."
+  value       = try(aws_organizations_policy.scp[0].id, null)
+}
+
+output "scp_arn" {
+  description = "ARN of the service control policy; null when it is not created."
+  value       = try(aws_organizations_policy.scp[0].arn, null)
+}
+
+output "scp_policy_json" {
+  description = "Content of the service control policy: the IAM layer's deny statements, with the break-glass exception; null when create = false."
+  value       = var.create ? module.approval_rule.scp_policy_json : null
+}
+
+output "scp_characters" {
+  description = "Size of the SCP content in characters (AWS Organizations allows 5,120); null when create = false."
+  value       = var.create ? local.scp_characters : null
+}
+
+output "scp_target_ids" {
+  description = "Root, OU and account IDs the service control policy is attached to."
+  value       = sort(keys(aws_organizations_policy_attachment.scp))
+}
+
+################################################################################
+# Organization Config rules
+################################################################################
+
+output "config_rule_arns" {
+  description = "ARNs of the organization Config rules by name."
+  value       = { for rule in aws_config_organization_managed_rule.this : rule.name => rule.arn }
+}
+
+################################################################################
+# EC2 Allowed AMIs (declarative policy)
+################################################################################
+
+output "allowed_amis_policy_id" {
+  description = "ID of the EC2 Allowed AMIs declarative policy; null when it is not created."
+  value       = try(aws_organizations_policy.allowed_amis[0].id, null)
+}
+
+output "allowed_amis_policy_json" {
+  description = "Content of the EC2 Allowed AMIs declarative policy; null when it is not created."
+  value       = local.create_allowed_amis_policy ? local.allowed_amis_policy_json : null
+}
+
+output "allowed_amis_policy_target_ids" {
+  description = "Root, OU and account IDs the Allowed AMIs declarative policy is attached to."
+  value       = sort(keys(aws_organizations_policy_attachment.allowed_amis))
+}
+
+################################################################################
+# Config aggregator
+################################################################################
+
+output "aggregator_arn" {
+  description = "ARN of the organization Config aggregator; null when it is not created."
+  value       = try(aws_config_configuration_aggregator.this[0].arn, null)
+}
+
+output "aggregator_role_arn" {
+  description = "ARN of the role the aggregator uses (created or given); null without an aggregator."
+  value       = local.create_aggregator ? coalesce(var.aggregator_role_arn, try(aws_iam_role.aggregator[0].arn, null)) : null
+}
