@@ -121,7 +121,8 @@ def inline_suppressions() -> dict[tuple[str, str, str], str]:
             header = BLOCK_HEADER.match(line)
             if header:
                 kind, first, second = header.groups()
-                block = {"resource": f"{first}.{second}", "data": f"data.{first}.{second}", "module": f"module.{first}"}[kind]
+                names = {"resource": f"{first}.{second}", "module": f"module.{first}"}
+                block = names.get(kind, f"data.{first}.{second}")
             skip = SKIP_COMMENT.search(line)
             if skip:
                 assert block, f"{relative}: checkov:skip outside a block: {line.strip()}"
@@ -141,7 +142,7 @@ def readme_suppressions() -> set[tuple[str, str, str]]:
         if not checks:
             continue
         resource = re.findall(r"`([^`]+)`", cells[1])
-        assert len(resource) == 2 and cells[2], f"README Security row needs `address` in `directory` and a reason: {row}"
+        assert len(resource) == 2 and cells[2], f"a README Security row needs `address` in `directory`, a reason: {row}"
         listed |= {(check, resource[1], resource[0]) for check in checks}
     return listed
 

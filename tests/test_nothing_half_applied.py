@@ -53,7 +53,8 @@ def state_resources(directory: Path) -> list[str]:
     """Addresses of the managed resources in the scratch folder's state (none when there is no state)."""
     state = directory / "terraform.tfstate"
     resources = json.loads(state.read_text()).get("resources", []) if state.exists() else []
-    return [".".join(filter(None, (r.get("module"), r["type"], r["name"]))) for r in resources if r["mode"] == "managed"]
+    managed = [r for r in resources if r["mode"] == "managed"]
+    return [".".join(filter(None, (r.get("module"), r["type"], r["name"]))) for r in managed]
 
 
 @pytest.fixture(scope="module")
