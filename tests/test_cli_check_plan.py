@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -264,3 +265,30 @@ def test_plan_from_standard_input(plans: Plans) -> None:
     result = approved_amis(plans.url, "check-plan", "-", *RULE, "--format", "json", stdin=plans.fleet.read_text())
     assert result.code == 1
     assert len(json.loads(result.stdout)) == len(EXPECTED)
+
+
+def test_several_plans_are_checked_together(plans: Plans, fleet_json: Run) -> None:
+    result = approved_amis(plans.url, "check-plan", str(plans.fleet), str(plans.lifecycle), *RULE, "--format", "json")
+    addresses = Counter(f["address"] for f in json.loads(result.stdout))
+    assert addresses == Counter(f["address"] for f in json.loads(fleet_json.stdout)) + Counter(["aws_launch_template.updated"])
+    assert result.code == 1
+
+
+def test_rule_from_terraform_outputs_gives_the_verdicts_of_the_same_flags(plans: Plans, tmp_path: Path) -> None:
+    """The rule a Terraform root applies (its `approval_rule` output) is the rule check-plan enforces."""
+    fixture = REPO_ROOT / "tests" / "fixtures" / "approval-rule-root"
+    root = tmp_path / "root"
+    root.mkdir()
+    module = os.path.relpath(REPO_ROOT / "modules" / "approval-rule", root)
+    (root / "main.tf").write_text((fixture / "main.tf").read_text().replace("../../../modules/approval-rule", module))
+    env = env_for(plans.url, tmp_path / "terraform-data")
+    terraform(["init", "-input=false", "-no-color"], root, env)
+    terraform(["apply", "-auto-approve", "-input=false", f"-var=approved_ami_ids={json.dumps([plans.amis.wrong_case])}"], root, env)
+
+    plan = str(plans.fleet)
+    from_terraform = approved_amis(plans.url, "check-plan", plan, "--from-terraform", str(root), "--format", "json")
+    from_flags = approved_amis(plans.url, "check-plan", plan, *RULE, "--ami-id", plans.amis.wrong_case, "--format", "json")
+    assert from_terraform.code == from_flags.code == 1, from_terraform.stderr
+    assert from_terraform.stdout == from_flags.stdout
+    approved_by_id = [f for f in json.loads(from_terraform.stdout) if f["ami_id"] == plans.amis.wrong_case]
+    assert approved_by_id and {f["verdict"] for f in approved_by_id} == {"approved"}
