@@ -220,6 +220,7 @@ def rewritten_plan(plans: Plans, tmp_path: Path, **changes: Any) -> Path:
     "case, words",
     [
         ("plan as text", "Terraform's text output, not JSON"),
+        ("saved plan file", "is a saved plan file, not its JSON"),
         ("state file", "is a Terraform state file, not a plan"),
         ("state as JSON", "is the JSON of a Terraform state, not of a plan"),
         ("format 2.0", "format_version 2.0"),
@@ -229,6 +230,7 @@ def rewritten_plan(plans: Plans, tmp_path: Path, **changes: Any) -> Path:
 def test_bad_input_is_one_clear_line_and_exit_2(plans: Plans, tmp_path: Path, case: str, words: str) -> None:
     path = {
         "plan as text": lambda: plans.fleet_text,
+        "saved plan file": lambda: plans.fleet.with_suffix(".tfplan"),
         "state file": lambda: plans.state_file,
         "state as JSON": lambda: plans.state_json,
         "format 2.0": lambda: rewritten_plan(plans, tmp_path, format_version="2.0"),

@@ -117,11 +117,17 @@ def load_plan(path: Path | str) -> dict[str, Any]:
     """The plan document at `path` (`-` for stdin is handled by the caller), or a PlanError in one line."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        content = path.read_bytes()
     except FileNotFoundError:
         raise PlanError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise PlanError(f"{path}: cannot read it ({error})") from None
+    except OSError as error:
+        raise PlanError(f"{path}: cannot read it ({error.strerror or error})") from None
+    if content.startswith(b"PK\x03\x04"):  # `terraform plan -out` writes a zip archive
+        raise PlanError(f"{path} is a saved plan file, not its JSON: check `terraform show -json {path}` instead")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PlanError(f"{path} is not text, so not plan JSON: check `terraform show -json PLANFILE`") from None
     return parse_plan(text, str(path))
 
 
