@@ -249,6 +249,12 @@ def test_allowed_amis_enabled_with_provider_aliases_in_policy_spelling(custom) -
     }
 
 
+def test_allowed_amis_policy_over_the_size_limit_fails_the_plan(plan_error) -> None:
+    output = plan_error(MODULE, target_ids=["r-a1b2"], allowed_amis_criteria=[LARGEST_CRITERION] * 3)
+    assert "Resource precondition failed" in output
+    assert "characters, over the 10000 AWS Organizations allows" in output
+
+
 ################################################################################
 # Config aggregator
 ################################################################################
