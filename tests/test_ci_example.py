@@ -3,11 +3,11 @@ emulator, the README showing those same commands, and the pre-commit hook's entr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -90,15 +90,15 @@ class Runs:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runs]:
     with running_emulator() as url:
         amis = seed_amis(url)
-        unapproved_checkout = checkout(tmp_path_factory.mktemp("ci-unapproved"), amis)
-        unapproved = run_workflow(url, unapproved_checkout, amis.tf_vars())
         approved_everywhere = {
-            name: (amis.approved if name.endswith("_ami") else value)
-            for name, value in amis.tf_vars().items()
+            name: (amis.approved if name.endswith("_ami") else value) for name, value in amis.tf_vars().items()
         }
+        unapproved_checkout = checkout(tmp_path_factory.mktemp("ci-unapproved"), amis)
         clean_checkout = checkout(tmp_path_factory.mktemp("ci-clean"), amis)
-        clean = run_workflow(url, clean_checkout, approved_everywhere)
-        yield Runs(url, amis, (unapproved_checkout, unapproved), (clean_checkout, clean))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            unapproved = pool.submit(run_workflow, url, unapproved_checkout, amis.tf_vars())
+            clean = pool.submit(run_workflow, url, clean_checkout, approved_everywhere)
+            yield Runs(url, amis, (unapproved_checkout, unapproved.result()), (clean_checkout, clean.result()))
 
 
 def sarif_path(repository: Path) -> Path:
