@@ -6,8 +6,9 @@ ArnEquals, ArnNotEquals) match case-insensitively and let `*` run across the col
 ARNs case-sensitively, each of the six colon-separated parts on its own. So Arn* blocks are evaluated here,
 following the IAM rules, and everything else is left to principalmapper (test_policy_matrix.py checks both).
 
-Verdicts follow IAM's evaluation logic for one account: an explicit Deny in any policy wins; otherwise every
-kind of policy present (service control policies, permissions boundary, identity policies) must allow.
+Verdicts follow IAM's evaluation logic for one account: an explicit Deny in any policy wins; otherwise the
+service control policies and the permissions boundary, when present, must allow, and then an identity policy
+or a resource policy (whose Principal names the caller) must.
 """
 
 from __future__ import annotations
@@ -37,11 +38,15 @@ ContextValue = str | list[str]
 
 @dataclass(frozen=True)
 class Request:
-    """One authorization: an action on one resource, with the request context IAM would see."""
+    """One authorization: an action on one resource, with the request context IAM would see.
+
+    principal names the caller for resource policies: {"Service": "events.amazonaws.com"} or {"AWS": role ARN}.
+    """
 
     action: str
     resource: str
     context: dict[str, ContextValue] = field(default_factory=dict)
+    principal: dict[str, str] = field(default_factory=dict)
 
 
 def _as_list(value: ContextValue | None) -> list[str]:
@@ -100,11 +105,33 @@ def statement_matches(statement: Document, effect: str, request: Request) -> boo
     return policy_has_matching_statement({"Statement": [remaining]}, effect, request.action, request.resource, context)
 
 
-def matches(document: Document, effect: str, request: Request) -> bool:
+def principal_matches(statement: Document, principal: dict[str, str]) -> bool:
+    """Whether a resource policy statement's Principal names the caller: "*", the service, the ARN or its account."""
+    if "NotPrincipal" in statement:
+        raise ValueError("NotPrincipal is not supported")
+    named = statement.get("Principal")
+    if named == "*":
+        return True
+    for kind, value in principal.items():
+        listed = _as_list(named.get(kind)) if isinstance(named, dict) else []
+        if value in listed or (kind == "AWS" and "*" in listed):
+            return True
+        if kind == "AWS" and value.startswith("arn:"):
+            _, partition, _, _, account, _ = value.split(":", 5)
+            if account in listed or f"arn:{partition}:iam::{account}:root" in listed:
+                return True
+    return False
+
+
+def matches(document: Document, effect: str, request: Request, resource_policy: bool = False) -> bool:
     """Whether any statement of a policy document has this effect and applies to the request."""
     statements = document["Statement"]
     statements = statements if isinstance(statements, list) else [statements]
-    return any(statement_matches(statement, effect, request) for statement in statements)
+    return any(
+        statement_matches(statement, effect, request)
+        and (not resource_policy or principal_matches(statement, request.principal))
+        for statement in statements
+    )
 
 
 def decide(
@@ -112,12 +139,20 @@ def decide(
     identity: Sequence[Document] = (),
     boundary: Sequence[Document] | None = None,
     scps: Sequence[Document] | None = None,
+    resource: Sequence[Document] = (),
 ) -> str:
-    """IAM's verdict for a request in one account: explicit Deny wins; then each policy kind present must allow."""
+    """IAM's verdict for a request in one account: explicit Deny wins; then SCPs and the boundary, when present,
+    must allow; then an identity policy or a resource policy (same account) must allow."""
     every = [*identity, *(boundary or ()), *(scps or ())]
-    if any(matches(document, "Deny", request) for document in every):
+    if any(matches(document, "Deny", request) for document in every) or any(
+        matches(document, "Deny", request, resource_policy=True) for document in resource
+    ):
         return EXPLICITLY_DENIED
-    for kind in (scps, boundary, identity):
+    for kind in (scps, boundary):
         if kind is not None and not any(matches(document, "Allow", request) for document in kind):
             return IMPLICITLY_DENIED
-    return ALLOWED
+    if any(matches(document, "Allow", request) for document in identity) or any(
+        matches(document, "Allow", request, resource_policy=True) for document in resource
+    ):
+        return ALLOWED
+    return IMPLICITLY_DENIED

@@ -80,7 +80,7 @@ def policies_in_force(setup: str, rendered: dict[str, Document]) -> dict[str, li
 
 def request_of(row: dict[str, Any]) -> Request:
     spec = row["request"]
-    return Request(action=spec["action"], resource=spec["resource"], context=spec.get("context", {}))
+    return Request(spec["action"], spec["resource"], spec.get("context", {}), spec.get("principal", {}))
 
 
 @pytest.mark.parametrize(("row_id", "setup"), CELLS, ids=[f"{r}::{s.replace(' ', '')}" for r, s in CELLS])
@@ -89,7 +89,11 @@ def test_verdict(row_id: str, setup: str, documents) -> None:
     rendered = documents(row["configuration"])
     kinds = policies_in_force(setup, rendered)
     verdict = decide(
-        request_of(row), identity=kinds.get("identity", []), boundary=kinds.get("boundary"), scps=kinds.get("scps")
+        request_of(row),
+        identity=kinds.get("identity", []),
+        boundary=kinds.get("boundary"),
+        scps=kinds.get("scps"),
+        resource=kinds.get("resource", []),
     )
     assert verdict == row["expect"][setup], f"{row_id} under {setup}: {verdict}"
 
@@ -106,7 +110,7 @@ def test_the_matrix_is_well_formed() -> None:
         assert set(row["expect"]) <= set(MATRIX["setups"]), row["id"]
         assert set(row["expect"].values()) <= set(VERDICTS), row["id"]
     for setup in MATRIX["setups"].values():
-        assert set(setup) <= {"identity", "boundary", "scps"}
+        assert set(setup) <= {"identity", "boundary", "scps", "resource"}
         assert all(name in RENDERED or name in MATRIX["grants"] for names in setup.values() for name in names)
 
 
@@ -225,3 +229,25 @@ def test_verdicts_follow_iam_evaluation_logic() -> None:
     assert decide(request, identity=[allow], boundary=[other]) == IMPLICITLY_DENIED
     assert decide(request, identity=[allow], scps=[other]) == IMPLICITLY_DENIED
     assert decide(request, identity=[allow], scps=[allow, deny]) == EXPLICITLY_DENIED
+
+
+def test_resource_policies_apply_to_the_principals_they_name() -> None:
+    topic = "arn:aws:sns:eu-west-1:111122223333:alerts"
+    events, s3 = {"Service": "events.amazonaws.com"}, {"Service": "s3.amazonaws.com"}
+    same_account = {"AWS": "arn:aws:iam::111122223333:role/admin"}
+    other_account = {"AWS": "arn:aws:iam::444455556666:role/admin"}
+    root = {"AWS": "arn:aws:iam::111122223333:root"}
+    policy = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": events, "Action": "sns:Publish", "Resource": topic},
+            {"Effect": "Allow", "Principal": root, "Action": "sns:*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "sns:Publish", "Resource": topic,
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ]
+    }  # fmt: skip
+    tls, plain = {"aws:SecureTransport": "true"}, {"aws:SecureTransport": "false"}
+    assert decide(Request("sns:Publish", topic, tls, events), resource=[policy]) == ALLOWED
+    assert decide(Request("sns:Publish", topic, tls, s3), resource=[policy]) == IMPLICITLY_DENIED
+    assert decide(Request("sns:Subscribe", topic, tls, same_account), resource=[policy]) == ALLOWED
+    assert decide(Request("sns:Subscribe", topic, tls, other_account), resource=[policy]) == IMPLICITLY_DENIED
+    assert decide(Request("sns:Publish", topic, plain, events), resource=[policy]) == EXPLICITLY_DENIED
