@@ -54,8 +54,8 @@ def client(endpoint_url: str, service: str) -> Any:
 
 
 def seed_amis(endpoint_url: str) -> SeededAmis:
-    """Register the fixture's AMIs in the emulator (tagged, wrongly tagged, untagged, deregistered), and a
-    launch template and configuration outside the plan."""
+    """Register the fixture's AMIs in the emulator (tagged, wrongly tagged, untagged, deregistered), and
+    the launch templates and configuration that the plan names but does not manage."""
     ec2 = client(endpoint_url, "ec2")
 
     def register(name: str, tags: dict[str, str]) -> str:
@@ -67,8 +67,9 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
     deregistered = register("check-plan-deregistered", {"Environment": "Prod"})
     ec2.deregister_image(ImageId=deregistered)
     approved = register("check-plan-approved", {"Environment": "Prod"})
-    # A template and a configuration that the fleet's groups name but the plan does not manage.
-    ec2.create_launch_template(LaunchTemplateName="managed-elsewhere", LaunchTemplateData={"ImageId": approved})
+    # Templates and a configuration that the fleet's groups and data sources name but the plan does not manage.
+    for template in ("managed-elsewhere", "read-by-data-source"):
+        ec2.create_launch_template(LaunchTemplateName=template, LaunchTemplateData={"ImageId": approved})
     client(endpoint_url, "autoscaling").create_launch_configuration(
         LaunchConfigurationName="legacy-elsewhere", ImageId=approved, InstanceType="t3.micro"
     )
