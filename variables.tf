@@ -214,7 +214,7 @@ variable "ssm_remediation_automatic" {
   default     = false
 
   validation {
-    condition     = !var.ssm_remediation_automatic || length(var.approved_ami_ids) == 0
+    condition     = !(var.create_ssm_remediation && var.ssm_remediation_automatic) || length(var.approved_ami_ids) == 0
     error_message = "ssm_remediation_automatic = true cannot be combined with approved_ami_ids: an instance approved by ID is NON_COMPLIANT under the tag rule and would be remediated. Keep remediation manual, or approve by tag only."
   }
 }

@@ -102,3 +102,12 @@ def test_detect_only_plans_config_rule_and_alerts_only(plan_summary) -> None:
     plan = plan_summary(EXAMPLES / "detect-only")
     single_subscription = {**ALERTS, "aws_sns_topic_subscription": 1}
     assert plan.counts == merged({"aws_config_config_rule": 1}, single_subscription)
+
+
+def test_name_limits_of_a_layer_apply_only_when_it_is_on(plan_summary) -> None:
+    # 60 characters: too long for the alert rule (<name>-non-compliant, 64) and the remediation role,
+    # fine for the Config rules and the IAM policy.
+    name = "approved-amis-" + "x" * 46
+    plan = plan_summary(REPO_ROOT, name=name, create_sns_alerts=False)
+    assert plan.counts == {"aws_iam_policy": 1, "aws_config_config_rule": 1}
+    assert plan.values['module.config_rule.aws_config_config_rule.this["by_tag"]']["name"] == f"{name}-by-tag"

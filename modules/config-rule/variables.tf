@@ -14,7 +14,7 @@ variable "name" {
   default     = "approved-amis"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.name))
+    condition     = !var.create || can(regex("^[A-Za-z0-9_-]{1,64}$", var.name))
     error_message = "name must be 1 to 64 characters of letters, digits, _ and - (it prefixes the Config rule names and the recorder role name)."
   }
 }

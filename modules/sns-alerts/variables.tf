@@ -14,7 +14,7 @@ variable "name" {
   default     = "approved-amis"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,50}$", var.name))
+    condition     = !var.create || can(regex("^[A-Za-z0-9_-]{1,50}$", var.name))
     error_message = "name must be 1 to 50 characters of letters, digits, _ and - (the EventBridge rule <name>-non-compliant may have at most 64)."
   }
 }

@@ -20,7 +20,7 @@ variable "name" {
   default     = "approved-amis"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,47}$", var.name))
+    condition     = !var.create || can(regex("^[A-Za-z0-9+=,.@_-]{1,47}$", var.name))
     error_message = "name must be 1 to 47 characters of letters, digits and + = , . @ _ - (the role <name>-ssm-remediation may have at most 64)."
   }
 }
@@ -95,7 +95,7 @@ variable "automatic" {
   default     = false
 
   validation {
-    condition     = !var.automatic || length(var.config_rule_names) <= 1
+    condition     = !(var.create && var.automatic) || length(var.config_rule_names) <= 1
     error_message = "automatic remediation needs a single Config rule: with approved AMI IDs, an instance approved by ID is NON_COMPLIANT under the tag rule (and the reverse) and would be remediated. Keep automatic = false, or approve by tag only."
   }
 }
