@@ -8,6 +8,7 @@ second plan is empty, destroys everything and stops the emulator.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,8 @@ from tfcli import REPO_ROOT, terraform_env
 from workspace import copy_example
 
 EXAMPLE = REPO_ROOT / "examples" / "complete"
+# The example's documented input that switches off what the emulator cannot serve (Config remediation).
+EMULATOR_INPUTS = ["-var=create_ssm_remediation_configuration=false"]
 
 
 def terraform(args: list[str], cwd: Path, env: dict[str, str], capture: bool = False) -> str:
@@ -41,6 +44,8 @@ def describe_policy(document: dict) -> None:
 
 
 def main() -> int:
+    # The Config recorder's role attaches the AWS managed policy AWS_ConfigRole, which moto knows only when asked.
+    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     with tempfile.TemporaryDirectory(prefix="approved-amis-demo-") as scratch, running_emulator() as url:
         workdir = copy_example(EXAMPLE, Path(scratch) / "complete")
         env = terraform_env(url)
@@ -48,7 +53,7 @@ def main() -> int:
         heading(f"AWS emulator (moto server) on {url}; applying examples/complete")
         terraform(["init", "-input=false", "-no-color"], workdir, env, capture=True)
         try:
-            terraform(["apply", "-input=false", "-no-color", "-auto-approve"], workdir, env, capture=True)
+            terraform(["apply", "-input=false", "-no-color", "-auto-approve", *EMULATOR_INPUTS], workdir, env, capture=True)
             heading("Created")
             print(terraform(["state", "list"], workdir, env, capture=True), end="")
             outputs = json.loads(terraform(["output", "-json"], workdir, env, capture=True))
@@ -60,14 +65,14 @@ def main() -> int:
             describe_policy(json.loads(outputs["scp_policy_json"]["value"]))
             heading("Second plan")
             result = subprocess.run(
-                ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode"],
+                ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode", *EMULATOR_INPUTS],
                 cwd=workdir, env=env, text=True, capture_output=True,
             )
             print("  no changes: the applied state matches the configuration" if result.returncode == 0
                   else f"  plan exit code {result.returncode}:\n{result.stdout}{result.stderr}")
         finally:
             heading("Destroying")
-            terraform(["destroy", "-input=false", "-no-color", "-auto-approve"], workdir, env, capture=True)
+            terraform(["destroy", "-input=false", "-no-color", "-auto-approve", *EMULATOR_INPUTS], workdir, env, capture=True)
             print("  done; stopping the emulator")
     return 0
 
