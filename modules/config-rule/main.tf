@@ -43,7 +43,7 @@ locals {
       by_tag = {
         identifier  = "APPROVED_AMIS_BY_TAG"
         parameters  = module.approval_rule.config_rule_parameters.by_tag
-        description = "EC2 instances must run an AMI that carries the approval tag ${var.approval_tag_key} = ${join(" or ", var.approval_tag_values)}."
+        description = "EC2 instances must run an AMI carrying an approved value of the tag ${var.approval_tag_key}."
       }
       by_id = {
         identifier  = "APPROVED_AMIS_BY_ID"

@@ -39,6 +39,12 @@ variable "approval_tag_values" {
   description = "Values of approval_tag_key that mark an AMI as approved (case-sensitive, at most 10)."
   type        = list(string)
   default     = ["Prod"]
+
+  validation {
+    # The parameter as modules/approval-rule renders it (a validation may not read a module output).
+    condition     = !var.create || length(jsonencode({ amisByTagKeyAndValue = join(",", [for value in var.approval_tag_values : "${var.approval_tag_key}:${value}"]) })) <= 1024
+    error_message = "approval_tag_key and approval_tag_values are too long for AWS Config: the APPROVED_AMIS_BY_TAG parameters (amisByTagKeyAndValue, every key:value joined) may hold at most 1024 characters. Use shorter or fewer values."
+  }
 }
 
 variable "approved_ami_ids" {
