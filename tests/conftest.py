@@ -71,7 +71,7 @@ def plan_summary(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[
         directory = Path(directory).resolve()
         key = (directory, json.dumps(tf_vars, sort_keys=True))
         if key not in plans:
-            output = terraform(directory).plan(output=True, refresh=False, tf_vars=tf_var_values(tf_vars))
+            output = terraform(directory).plan(output=True, refresh=False, lock=False, tf_vars=tf_var_values(tf_vars))
             plans[key] = summarize(output._raw)
         return plans[key]
 
@@ -85,7 +85,7 @@ def plan_error(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[..
     def plan(directory: Path | str, **tf_vars: Any) -> str:
         tf = terraform(Path(directory))
         try:
-            output = tf.plan(refresh=False, tf_vars=tf_var_values(tf_vars))
+            output = tf.plan(refresh=False, lock=False, tf_vars=tf_var_values(tf_vars))
         except tftest.TerraformTestError as error:
             return re.sub(r"[\s│╷╵─├]+", " ", " ".join(str(arg) for arg in error.args))
         raise AssertionError(f"plan with {tf_vars} succeeded; expected it to be rejected:\n{output[-2000:]}")

@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 
 from tfcli import REPO_ROOT
+from workspace import repository_source
 
 PROVIDER = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
 BLOCKS = re.findall(r"```hcl\n(.*?)```", (REPO_ROOT / "README.md").read_text(), flags=re.DOTALL)
 USAGE_BLOCKS = [block for block in BLOCKS if re.search(r'^module "', block, flags=re.MULTILINE)]
 
 
-def local_source(source: str) -> Path:
+def local_source(source: str) -> str:
     """This checkout in place of the published source; a `//modules/<name>` suffix keeps its submodule."""
     submodule = re.search(r"(?<!:)//(modules/[^?]+)", source)
-    return REPO_ROOT / submodule.group(1) if submodule else REPO_ROOT
+    return repository_source(REPO_ROOT / submodule.group(1) if submodule else REPO_ROOT)
 
 
 def test_the_readme_shows_usage() -> None:
