@@ -6,12 +6,14 @@ Two floors, both holding only the aws provider:
 - "configured": the same plus one `aws_partition` data source, which makes Terraform configure the
   provider as every real plan must. This is the floor the ratio is taken against.
 Runs are interleaved (floors, examples, floors, ...) so load on the machine hits all alike; medians
-are reported, with each configuration's ratio to both floors.
+are reported, with each configuration's ratio to both floors, and the resources each plan holds
+(examples/complete turns every layer on: IAM, Config rules and recorder, alerts, remediation).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import tempfile
@@ -55,6 +57,15 @@ def timed_plan(directory: Path, env: dict[str, str]) -> float:
     return elapsed
 
 
+def planned_resources(directory: Path, env: dict[str, str]) -> int:
+    """Managed resources in the last plan written by timed_plan."""
+    result = subprocess.run(
+        ["terraform", "show", "-json", "bench.tfplan"], cwd=directory, env=env, capture_output=True, text=True, check=True
+    )
+    changes = json.loads(result.stdout).get("resource_changes", [])
+    return sum(1 for change in changes if change["mode"] == "managed" and change["change"]["actions"] != ["no-op"])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="plans per configuration (default 7)")
@@ -79,15 +90,16 @@ def main() -> int:
         for _ in range(args.runs):
             for name, path in configs.items():
                 times[name].append(timed_plan(path, envs[name]))
+        resources = {name: planned_resources(path, envs[name]) for name, path in configs.items()}
 
     declared = statistics.median(times[DECLARED])
     configured = statistics.median(times[CONFIGURED])
     print(f"terraform plan wall time, median of {args.runs} interleaved runs")
-    print(f"{'configuration':<28} {'median s':>9} {'min s':>7} {'max s':>7} {'x configured':>13} {'x declared':>11}")
+    print(f"{'configuration':<28} {'resources':>9} {'median s':>9} {'min s':>7} {'max s':>7} {'x configured':>13} {'x declared':>11}")
     for name, samples in times.items():
         median = statistics.median(samples)
         print(
-            f"{name:<28} {median:>9.2f} {min(samples):>7.2f} {max(samples):>7.2f}"
+            f"{name:<28} {resources[name]:>9} {median:>9.2f} {min(samples):>7.2f} {max(samples):>7.2f}"
             f" {median / configured:>13.2f} {median / declared:>11.2f}"
         )
     return 0
