@@ -4,7 +4,7 @@ VENV := .venv
 CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench docs venv clean
 
 demo: $(VENV)/.installed  ## Apply examples/complete to a local AWS emulator and show the guardrails working.
 	$(PY) scripts/demo.py
@@ -14,6 +14,9 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Install pinned requireme
 
 bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider-only floor.
 	$(PY) scripts/bench.py
+
+docs: $(VENV)/.installed  ## Regenerate the inputs/outputs tables in the READMEs.
+	$(PY) scripts/readme_tables.py
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
