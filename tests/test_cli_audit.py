@@ -23,7 +23,7 @@ import jsonschema
 import pytest
 import yaml
 
-from audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, run_cli, seed_fleet
+from audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
 from emulator import running_emulator
 from tfcli import REPO_ROOT
 
@@ -153,6 +153,28 @@ def test_owner_approves_what_the_tag_cannot(env: dict[str, str], fleets: dict[st
     untagged = find(findings, "us-east-1", "instance", fleets["us-east-1"].instances["untagged"])
     assert untagged[0]["verdict"] == "approved" and f"owner {ACCOUNT_ID}" in untagged[0]["reason"]
     assert {f["verdict"] for f in findings} == {"approved", "unknown"}  # the deregistered AMI stays unknown
+
+
+def test_describe_images_survives_missing_ids(fleet_emulator: tuple[str, dict[str, Fleet]]) -> None:
+    """Unknown and malformed IDs, alone in a batch (the call fails naming them) or mixed with real ones
+    (left out of the answer), come back as None; every real image is still described, in batches."""
+    from approved_amis.images import DESCRIBE_IMAGES_BATCH_SIZE, describe_images
+
+    url, fleets = fleet_emulator
+    ec2, _ = clients(url, "us-east-1")
+    calls: list[int] = []
+    ec2.meta.events.register(
+        "provide-client-params.ec2.DescribeImages", lambda params, **_: calls.append(len(params["ImageIds"]))
+    )
+    real = [fleets["us-east-1"].images[role] for role in ("prod", "untagged", "wrong_case")]
+    gone = [fleets["us-east-1"].images["deregistered"], "ami-bad", *[f"ami-{n:017x}" for n in range(1, 120)]]
+    ids = [*gone[: DESCRIBE_IMAGES_BATCH_SIZE + 1], *real, *gone[DESCRIBE_IMAGES_BATCH_SIZE + 1 :]]
+    found = describe_images(ec2, ids)
+    assert list(found) == ids
+    assert {ami_id for ami_id, image in found.items() if image is not None} == set(real)
+    assert all(found[ami_id].image_id == ami_id for ami_id in real)
+    # Two batches: the first holds only missing IDs, and its call fails naming them.
+    assert calls == [DESCRIBE_IMAGES_BATCH_SIZE, len(ids) - DESCRIBE_IMAGES_BATCH_SIZE]
 
 
 ################################################################################

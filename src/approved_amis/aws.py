@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from typing import Any
@@ -84,8 +85,8 @@ def check_regions(current: boto3.session.Session, regions: list[str]) -> list[st
     known = known_regions(current)
     for region in regions:
         if region not in known:
-            close = sorted(r for r in known if r.split("-")[0] == region.split("-")[0])[:6]
-            hint = f" (known here: {', '.join(close)})" if close else ""
+            close = difflib.get_close_matches(region, sorted(known), n=4, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"unknown region {region!r}{hint}")
     return list(dict.fromkeys(regions))
 

@@ -26,18 +26,28 @@ class Use:
 
 
 def instance_pages(ec2: Any, states: tuple[str, ...] = ACTIVE_INSTANCE_STATES) -> Iterator[list[Use]]:
-    """Instances in the given states, one page of uses at a time."""
-    paginator = ec2.get_paginator("describe_instances")
-    pages = paginator.paginate(
-        Filters=[{"Name": "instance-state-name", "Values": list(states)}],
-        PaginationConfig={"PageSize": INSTANCE_PAGE_SIZE},
-    )
-    for page in pages:
-        yield [
+    """Instances in the given states, one page of uses at a time.
+
+    Pages by hand rather than with a paginator, which keeps the previous response alive while it
+    fetches the next: here only the uses of one page outlive its response.
+    """
+    request: dict[str, Any] = {
+        "Filters": [{"Name": "instance-state-name", "Values": list(states)}],
+        "MaxResults": INSTANCE_PAGE_SIZE,
+    }
+    while True:
+        response = ec2.describe_instances(**request)
+        uses = [
             Use(INSTANCE, instance["InstanceId"], instance.get("ImageId"))
-            for reservation in page.get("Reservations", [])
+            for reservation in response.get("Reservations", [])
             for instance in reservation.get("Instances", [])
         ]
+        token = response.get("NextToken")
+        del response
+        yield uses
+        if not token:
+            return
+        request["NextToken"] = token
 
 
 class LaunchTemplates:

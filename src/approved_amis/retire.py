@@ -206,12 +206,12 @@ def run(args: argparse.Namespace) -> int:
     size = sum(c.image.snapshot_size_gib for c in candidates if c.action != KEEP_APPROVED)
     summary = (
         f"{len(candidates)} AMI(s) older than {args.days} days in {len(regions) - len(failed)} of "
-        f"{len(regions)} regions, {size} GiB of snapshots on those to retire; "
+        f"{len(regions)} regions, {size} GiB of snapshots behind those to retire; "
     )
     if not args.deregister:
         summary += "dry run: nothing deregistered (add --deregister)"
     else:
-        summary += f"{done} deregistered"
+        summary += f"{done} deregistered, their snapshots kept"
     if failed:
         summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
     writer.close(summary)
