@@ -8,7 +8,6 @@ second plan is empty, destroys everything and stops the emulator.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -44,8 +43,6 @@ def describe_policy(document: dict) -> None:
 
 
 def main() -> int:
-    # The Config recorder's role attaches the AWS managed policy AWS_ConfigRole, which moto knows only when asked.
-    os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     with tempfile.TemporaryDirectory(prefix="approved-amis-demo-") as scratch, running_emulator() as url:
         workdir = copy_example(EXAMPLE, Path(scratch) / "complete")
         env = terraform_env(url)

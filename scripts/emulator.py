@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -46,6 +47,8 @@ def running_emulator(log_path: Path | None = None) -> Iterator[str]:
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
+            # AWS managed policies (such as AWS_ConfigRole for the Config recorder) exist only when loaded.
+            env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true"),
         )
         try:
             _wait_until_up(url, process)

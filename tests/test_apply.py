@@ -47,16 +47,9 @@ class Lifecycle:
 
 @pytest.fixture(scope="module")
 def own_emulator() -> Iterator[str]:
-    """An emulator of its own that knows AWS managed policies (the recorder role attaches AWS_ConfigRole).
-
-    moto loads them only when MOTO_IAM_LOAD_MANAGED_POLICIES is set as the server starts; the shared
-    session emulator does not, and this run also needs an account nobody else writes to.
-    """
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        with running_emulator() as url:
-            patch.undo()
-            yield url
+    """An emulator of its own: the check that destroy leaves nothing needs an account nobody else writes to."""
+    with running_emulator() as url:
+        yield url
 
 
 def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
