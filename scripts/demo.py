@@ -1,8 +1,9 @@
 """make demo: apply examples/complete to a local AWS emulator and show what the guardrails do.
 
 Starts moto server on loopback, applies the example exactly as a user would (the aws provider and
-boto3 follow AWS_ENDPOINT_URL), prints what was created and the policy it renders, checks that a
-second plan is empty, destroys everything and stops the emulator.
+boto3 follow AWS_ENDPOINT_URL), prints what was created and the policy it renders, launches a few
+workloads from approved and unapproved AMIs and audits them with the rule read from the applied root,
+checks that a second plan is empty, destroys everything and stops the emulator.
 """
 
 from __future__ import annotations
@@ -13,13 +14,24 @@ import sys
 import tempfile
 from pathlib import Path
 
+import boto3
+
 from emulator import running_emulator
 from tfcli import REPO_ROOT, terraform_env
 from workspace import copy_example
 
 EXAMPLE = REPO_ROOT / "examples" / "complete"
 # The example's documented input that switches off what the emulator cannot serve (Config remediation).
-EMULATOR_INPUTS = ["-var=create_ssm_remediation_configuration=false"]
+REGION = "eu-west-1"
+EMULATOR_INPUTS = ["-var=create_ssm_remediation_configuration=false", f"-var=region={REGION}"]
+CLI = Path(sys.executable).with_name("approved-amis")
+# Workloads launched for the audit: name -> tags on the AMI they run.
+WORKLOAD_IMAGES = {
+    "golden": [{"Key": "Environment", "Value": "Prod"}],
+    "wrong-case": [{"Key": "Environment", "Value": "prod"}],
+    "dev-build": [{"Key": "Environment", "Value": "Dev"}],
+    "untagged": [],
+}
 
 
 def terraform(args: list[str], cwd: Path, env: dict[str, str], capture: bool = False) -> str:
@@ -42,6 +54,21 @@ def describe_policy(document: dict) -> None:
         print(f"  {statement['Effect']:<5} {', '.join(actions):<32} {statement['Sid']:<40} {condition}")
 
 
+def launch_workloads(url: str) -> None:
+    """AMIs with and without the approval tag, and an instance running each."""
+    ec2 = boto3.client(
+        "ec2", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    base = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    builder = ec2.run_instances(ImageId=base, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    for name, tags in WORKLOAD_IMAGES.items():
+        tag_spec = [{"ResourceType": "image", "Tags": tags}] if tags else []
+        image = ec2.create_image(InstanceId=builder, Name=name, TagSpecifications=tag_spec)["ImageId"]
+        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)
+        print(f"  {name:<12} {image}  tags {tags or 'none'}")
+    ec2.terminate_instances(InstanceIds=[builder])
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="approved-amis-demo-") as scratch, running_emulator() as url:
         workdir = copy_example(EXAMPLE, Path(scratch) / "complete")
@@ -60,6 +87,15 @@ def main() -> int:
             describe_policy(json.loads(outputs["policy_json"]["value"]))
             heading("SCP-ready document (deny statements only)")
             describe_policy(json.loads(outputs["scp_policy_json"]["value"]))
+            heading(f"Workloads launched in {REGION}")
+            launch_workloads(url)
+            heading(f"approved-amis audit --from-terraform <applied root> --region {REGION}")
+            audit = subprocess.run(
+                [str(CLI), "audit", "--from-terraform", str(workdir), "--region", REGION],
+                env=env, text=True, capture_output=True,
+            )
+            print(audit.stdout + audit.stderr, end="")
+            print(f"  exit code {audit.returncode} (1: unapproved AMIs in use)")
             heading("Second plan")
             result = subprocess.run(
                 ["terraform", "plan", "-input=false", "-no-color", "-detailed-exitcode", *EMULATOR_INPUTS],
