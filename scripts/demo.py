@@ -2,8 +2,9 @@
 
 Starts moto server on loopback, applies the example exactly as a user would (the aws provider and
 boto3 follow AWS_ENDPOINT_URL), prints what was created and the policy it renders, launches a few
-workloads from approved and unapproved AMIs and audits them with the rule read from the applied root,
-checks that a second plan is empty, destroys everything and stops the emulator.
+workloads from approved and unapproved AMIs, evaluates the applied policy for launches and tag changes
+on those AMIs, audits them with the rule read from the applied root, checks that a second plan is
+empty, destroys everything and stops the emulator.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 import boto3
 
 from emulator import running_emulator
+from iam_eval import Request, decide
 from tfcli import REPO_ROOT, terraform_env
 from workspace import copy_example
 
@@ -54,19 +58,53 @@ def describe_policy(document: dict) -> None:
         print(f"  {statement['Effect']:<5} {', '.join(actions):<32} {statement['Sid']:<40} {condition}")
 
 
-def launch_workloads(url: str) -> None:
-    """AMIs with and without the approval tag, and an instance running each."""
-    ec2 = boto3.client(
-        "ec2", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
+def client(service: str, url: str) -> Any:
+    return boto3.client(
+        service, region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
+
+
+def launch_workloads(url: str) -> dict[str, str]:
+    """AMIs with and without the approval tag, and an instance running each: name -> AMI ID."""
+    ec2 = client("ec2", url)
+    images: dict[str, str] = {}
     base = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     builder = ec2.run_instances(ImageId=base, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     for name, tags in WORKLOAD_IMAGES.items():
         tag_spec = [{"ResourceType": "image", "Tags": tags}] if tags else []
         image = ec2.create_image(InstanceId=builder, Name=name, TagSpecifications=tag_spec)["ImageId"]
         ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)
+        images[name] = image
         print(f"  {name:<12} {image}  tags {tags or 'none'}")
     ec2.terminate_instances(InstanceIds=[builder])
+    return images
+
+
+def applied_policy(url: str, policy_arn: str) -> dict[str, Any]:
+    """The default version of a managed policy, as the emulator holds it."""
+    iam = client("iam", url)
+    version = iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+    document = iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)["PolicyVersion"]["Document"]
+    return json.loads(unquote(document)) if isinstance(document, str) else dict(document)
+
+
+def show_prevention(policy: dict[str, Any], images: dict[str, str]) -> None:
+    """Verdicts of the applied policy, alone and beside a grant of ec2:* on everything."""
+    ec2_everything = {"Statement": [{"Effect": "Allow", "Action": "ec2:*", "Resource": "*"}]}
+    account = "123456789012"
+    requests: list[tuple[str, Request]] = []
+    for name, tags in WORKLOAD_IMAGES.items():
+        context: dict[str, str | list[str]] = {f"ec2:ResourceTag/{t['Key']}": t["Value"] for t in tags}
+        context.update({"ec2:ImageID": images[name], "ec2:Owner": account})
+        arn = f"arn:aws:ec2:{REGION}::image/{images[name]}"
+        requests.append((f"launch from {name}", Request("ec2:RunInstances", arn, context)))
+    untagged = f"arn:aws:ec2:{REGION}::image/{images['untagged']}"
+    for who, role in (("a deployer", "deployer"), ("the AMI publisher", "ami-publisher")):
+        context = {"aws:TagKeys": ["Environment"], "aws:PrincipalArn": f"arn:aws:iam::{account}:role/{role}"}
+        requests.append((f"{who} tags untagged Environment=Prod", Request("ec2:CreateTags", untagged, context)))
+    print(f"  {'request':<50} {'policy alone':<20} policy + ec2:* elsewhere")
+    for label, request in requests:
+        print(f"  {label:<50} {decide(request, [policy]):<20} {decide(request, [policy, ec2_everything])}")
 
 
 def main() -> int:
@@ -88,7 +126,9 @@ def main() -> int:
             heading("SCP-ready document (deny statements only)")
             describe_policy(json.loads(outputs["scp_policy_json"]["value"]))
             heading(f"Workloads launched in {REGION}")
-            launch_workloads(url)
+            images = launch_workloads(url)
+            heading("Prevent: the applied policy, evaluated for these AMIs")
+            show_prevention(applied_policy(url, outputs["policy_arn"]["value"]), images)
             heading(f"approved-amis audit --from-terraform <applied root> --region {REGION}")
             audit = subprocess.run(
                 [str(CLI), "audit", "--from-terraform", str(workdir), "--region", REGION],

@@ -18,6 +18,11 @@ def test_demo_runs_end_to_end_and_stops_its_emulator() -> None:
     assert result.returncode == 0, output[-3000:]
     assert "no changes: the applied state matches the configuration" in output
     assert re.search(r"instance i-\w+ +eu-west-1 +ami-\w+ +approved +approved by tag Environment=Prod", output)
+    assert re.search(r"launch from golden +allowed +allowed", output)
+    for name in ("wrong-case", "dev-build", "untagged"):
+        assert re.search(rf"launch from {name} +explicitly denied +explicitly denied", output), name
+    assert re.search(r"a deployer tags untagged Environment=Prod +explicitly denied +explicitly denied", output)
+    assert re.search(r"the AMI publisher tags untagged Environment=Prod +implicitly denied +allowed", output)
     assert "4 AMI uses: 1 approved, 3 unapproved, 0 unknown" in output
     assert "exit code 1 (1: unapproved AMIs in use)" in output
     assert "module.approved_amis.module.iam_policy.aws_iam_policy.this[0]" in output

@@ -1,7 +1,7 @@
 """Decision matrix: the verdict IAM reaches for each request under the documents the module renders.
 
 The documents come from the plans (tests/contracts/policy_matrix.yaml names the configurations); the
-evaluation engine is principalmapper's local policy simulation (tests/iam_eval.py), whose condition
+evaluation engine is principalmapper's local policy simulation (scripts/iam_eval.py), whose condition
 operators are checked here against the IAM documentation before the matrix relies on them.
 """
 

@@ -1,4 +1,4 @@
-"""IAM policy evaluation for the tests: principalmapper's local policy simulation, with one correction.
+"""IAM policy evaluation for the tests and the demo: principalmapper's local policy simulation, with one correction.
 
 principalmapper (the `principalmapper-0ca` package) evaluates Effect, Action, Resource and the String*,
 Null and ForAnyValue/ForAllValues condition operators as IAM does. Its ARN operators (ArnLike, ArnNotLike,
