@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from approved_amis import aws, cli
 from approved_amis.classify import Classification, Verdict, classify
 from approved_amis.images import describe_images
-from approved_amis.inventory import LaunchTemplates, _launch_configuration_amis
+from approved_amis.inventory import LaunchTemplates, launch_configuration_amis
 from approved_amis.output import Column, Finding, Layout, field, make_writer, verdict_summary
 from approved_amis.plan import ExternalTemplate, PlanError, PlannedLaunch, load_plan, parse_plan, planned_launches
 from approved_amis.rule import ApprovalRule
@@ -86,7 +86,7 @@ def _read_region(
         for _ in templates.pages():  # learns the IDs of templates named by name only
             pass
     names = {e.name for e in externals if e.kind == "launch configuration" and e.name}
-    configurations = _launch_configuration_amis(aws.client(session, "autoscaling", region), names) if names else {}
+    configurations = launch_configuration_amis(aws.client(session, "autoscaling", region), names) if names else {}
     found: dict[tuple[str, ExternalTemplate], tuple[str | None, str | None, str | None]] = {}
     for external in externals:
         absent = f"{external.describe()} is neither in this plan nor in {region}"

@@ -111,7 +111,7 @@ def group_pages(autoscaling: Any, templates: LaunchTemplates) -> Iterator[list[U
     paginator = autoscaling.get_paginator("describe_auto_scaling_groups")
     for page in paginator.paginate():
         groups = page.get("AutoScalingGroups", [])
-        configurations = _launch_configuration_amis(
+        configurations = launch_configuration_amis(
             autoscaling, {g["LaunchConfigurationName"] for g in groups if g.get("LaunchConfigurationName")}
         )
         uses: list[Use] = []
@@ -144,7 +144,7 @@ def _group_sources(
             yield f"launch template {reference} (override)", ami_id
 
 
-def _launch_configuration_amis(autoscaling: Any, names: set[str]) -> dict[str, str | None]:
+def launch_configuration_amis(autoscaling: Any, names: set[str]) -> dict[str, str | None]:
     found: dict[str, str | None] = dict.fromkeys(names)
     ordered = sorted(names)
     for start in range(0, len(ordered), LAUNCH_CONFIGURATIONS_PER_CALL):
