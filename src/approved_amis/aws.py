@@ -17,6 +17,7 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
 )
+from botocore.parsers import ResponseParserError
 
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 10
@@ -31,6 +32,11 @@ BAD_CREDENTIAL_CODES = frozenset(
 THROTTLING_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"}
 )
+
+
+# What a call to AWS can raise: an error answer, a client-side failure, or an answer that is not the API's
+# (an endpoint that does not serve the operation may answer an HTML page).
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, ResponseParserError)
 
 
 class AwsError(RuntimeError):
@@ -131,6 +137,8 @@ def describe_error(error: BaseException, context: str) -> str:
         return f"{context}: cannot reach the endpoint ({message})"
     if isinstance(error, NoRegionError):
         return f"{context}: no region given"
+    if isinstance(error, ResponseParserError):
+        return f"{context}: the endpoint's answer is not the API's ({message.split('received.')[0].strip()})"
     return f"{context}: {type(error).__name__}: {message}"
 
 
