@@ -138,7 +138,9 @@ def describe_error(error: BaseException, context: str) -> str:
     if isinstance(error, NoRegionError):
         return f"{context}: no region given"
     if isinstance(error, ResponseParserError):
-        return f"{context}: the endpoint's answer is not the API's ({message.split('received.')[0].strip()})"
+        title = re.search(r"<title>([^<]*)</title>", str(error), re.IGNORECASE)
+        answer = title.group(1).strip() if title else message.split(". ")[0]
+        return f"{context}: the endpoint's answer is not the API's: {answer}"
     return f"{context}: {type(error).__name__}: {message}"
 
 

@@ -280,10 +280,11 @@ def image_retention_rules(rbin: Any) -> list[RetentionRule]:
         for summary in page.get("Rules", []):
             rule = rbin.get_rule(Identifier=summary["Identifier"])
             period = rule.get("RetentionPeriod") or {}
+            unit = str(period.get("RetentionPeriodUnit", "DAYS")).lower()
             rules.append(
                 RetentionRule(
                     identifier=str(rule.get("Identifier", "")),
-                    retention=f"{period.get('RetentionPeriodValue', '?')} {str(period.get('RetentionPeriodUnit', 'DAYS')).lower()}",
+                    retention=f"{period.get('RetentionPeriodValue', '?')} {unit}",
                     status=str(rule.get("Status", "")),
                     resource_tags=_tag_pairs(rule.get("ResourceTags")),
                     exclude_tags=_tag_pairs(rule.get("ExcludeResourceTags")),

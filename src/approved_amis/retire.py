@@ -283,7 +283,8 @@ def _usage(ec2: Any, shared_ids: list[str]) -> dict[str, tuple[str, bool]]:
                 report_id = images.request_usage_report(ec2, image_id)
                 result[image_id] = (f"{failed}usage report {report_id} requested: run again when it is ready", False)
             except aws.AWS_ERRORS as error:
-                result[image_id] = (f"{failed}usage report unavailable ({aws.describe_error(error, 'usage report')})", False)
+                unavailable = aws.describe_error(error, "usage report")
+                result[image_id] = (f"{failed}usage report unavailable ({unavailable})", False)
         elif report.state != "available":
             result[image_id] = (f"usage report {report.report_id} {report.state} since {report.creation_time}", False)
         else:
