@@ -12,20 +12,19 @@ emulator: its decision is tested on Image data, and a test fails once the emulat
 
 from __future__ import annotations
 
+import argparse
+import csv
+import io
 import json
 import os
 import pty
 import subprocess
+import time
 from typing import Any, Iterator
 
+import boto3
 import jsonschema
 import pytest
-
-import argparse
-import csv
-import io
-
-import boto3
 from botocore.config import Config
 
 from approved_amis import aws
@@ -38,9 +37,7 @@ from approved_amis.retire import (
     KEEP_SHARED,
     TO_DEREGISTER,
     WOULD_DEREGISTER,
-    Candidate,
     Evidence,
-    _deregister,
     decide,
 )
 from audit_fleet import CLI, Fleet, clients, cli_env, run_cli, seed_fleet
@@ -342,18 +339,49 @@ def test_deregister_touches_only_plain_unused_unapproved_amis(
     assert set(owned(url, "eu-west-1")) == before - gone - {fleet.images["orphan_prod"]} - shared
 
 
-def test_a_failed_deregistration_carries_the_emulators_reason(seeded: tuple[str, dict[str, Fleet]]) -> None:
+def test_an_ami_that_fails_to_deregister_is_reported_and_the_run_goes_on(
+    seeded: tuple[str, dict[str, Fleet]], env: dict[str, str]
+) -> None:
+    """Someone deregisters one of the listed AMIs while retire waits for confirmation: the emulator refuses
+    retire's DeregisterImage for it, the other is still deregistered, and the exit code is 3."""
     url, fleets = seeded
     fleet = fleets["us-east-1"]
     ec2, _ = clients(url, "us-east-1")
-    gone = Image(image_id=fleet.images["deregistered"], owner_id="123456789012", state="available")
-    candidate = Candidate("us-east-1", gone, 0, Verdict.UNAPPROVED, "tag Environment missing", action=TO_DEREGISTER)
-    failed = _deregister(candidate, {"ec2": ec2})
-    assert failed.action == "failed: InvalidAMIID.Unavailable"
-    assert failed.kept_because == (
-        f"deregistration failed: region us-east-1: {gone.image_id}: DeregisterImage: InvalidAMIID.Unavailable: "
-        f"The image id '[{gone.image_id}]' is no longer available"
+    taken, other = fleet.images["terminated"], fleet.images["orphan_untagged"]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [CLI, "retire", "--region", "us-east-1", *RULE, "--days", "0", "--deregister", "--format", "json"],
+        env=env,
+        stdin=follower,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    try:
+        assert process.stderr is not None
+        prompt = b""
+        deadline = time.monotonic() + 60
+        while b"[y/N]" not in prompt and time.monotonic() < deadline and process.poll() is None:
+            prompt += os.read(process.stderr.fileno(), 4096)
+        assert b"Deregister 2 AMI(s) in 1 region(s)?" in prompt, prompt
+        ec2.deregister_image(ImageId=taken)
+        os.write(leader, b"y\n")
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        os.close(follower)
+        os.close(leader)
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 3, stderr
+    actions = {row["ami_id"]: (row["action"], row["kept_because"]) for row in json.loads(stdout)}
+    reason = (
+        f"region us-east-1: {taken}: DeregisterImage: InvalidAMIID.Unavailable: "
+        f"The image id '[{taken}]' is no longer available"
+    )
+    assert actions[taken] == ("failed: InvalidAMIID.Unavailable", f"deregistration failed: {reason}")
+    assert actions[other] == ("deregistered", None)
+    assert f"approved-amis: error: {reason}" in stderr.decode()
+    assert "1 deregistered, their snapshots kept; 1 failed to deregister" in stderr.decode()
+    assert other not in owned(url, "us-east-1")
 
 
 ################################################################################
