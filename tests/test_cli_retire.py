@@ -50,7 +50,7 @@ OU_ARN = "arn:aws:organizations::123456789012:ou/o-a1b2c3d4e5/ou-ab12-cdef3456"
 # Unused, unapproved AMIs this account shares: role -> launch permission -> what retire must say.
 SHARES = {
     "shared_account": ({"UserId": "111122223333"}, "shared", ["account 111122223333"]),
-    "shared_organization": ({"OrganizationArn": ORGANIZATION_ARN}, "shared", [f"organization {ORGANIZATION_ARN}"]),
+    "shared_org": ({"OrganizationArn": ORGANIZATION_ARN}, "shared", [f"organization {ORGANIZATION_ARN}"]),
     "shared_ou": ({"OrganizationalUnitArn": OU_ARN}, "shared", [f"OU {OU_ARN}"]),
     "public": ({"Group": "all"}, "public", ["public"]),
 }
@@ -195,6 +195,11 @@ def test_each_row_carries_its_sharing_state_and_why_it_is_kept(
         assert (row["sharing"], row["shared_with"]) == (state, targets)
         assert all(target in row["kept_because"] for target in targets)
         assert row["kept_because"].endswith("add --include-shared to retire it")
+    assert by_id[fleet.images["shared_account"]]["kept_because"] == (
+        "shared with account 111122223333: may be in use there; usage report unavailable (usage report: the "
+        "endpoint's answer is not the API's: 500 Internal Server Error); add --include-shared to retire it"
+    )
+    assert by_id[fleet.images["public"]]["kept_because"].startswith("public: any account may be using it; ")
     for role in UNUSED:
         row = by_id[fleet.images[role]]
         assert (row["sharing"], row["shared_with"], row["protected"]) == ("private", [], False)
@@ -221,7 +226,7 @@ def test_what_the_emulator_does_not_serve_is_said_on_each_row(
             "unknown: last launch: the endpoint's answer is not the API's: 500 Internal Server Error"
         ), row
         assert row["recycle_bin"] == "unknown"
-        assert row["recycle_bin_detail"].startswith("Recycle Bin rules: ListRules: 500"), row
+        assert row["recycle_bin_detail"] == "Recycle Bin rules: ListRules: 500: 500 Internal Server Error", row
     shared = [row for row in rows if row["ami_id"] in {fleet.images[role] for role in SHARES}]
     assert shared and all(row["usage"].startswith("usage report unavailable (usage report:") for row in shared)
     assert all(row["usage"] == "" for row in rows if row not in shared)
@@ -322,8 +327,8 @@ def test_deregister_touches_only_plain_unused_unapproved_amis(
     )
     assert set(owned(url, "eu-west-1")) == before - gone
     assert (
-        "eu-west-1: Recycle Bin coverage unknown for 2 of 2 AMI(s) to deregister (Recycle Bin rules: ListRules: 500"
-        in result.stderr
+        "approved-amis: eu-west-1: Recycle Bin coverage unknown for 2 of 2 AMI(s) to deregister (Recycle Bin "
+        "rules: ListRules: 500: 500 Internal Server Error): assume it cannot be undone" in result.stderr
     )
 
     result, rows = retire(env, "eu-west-1", "--deregister", "--yes", "--include-approved")

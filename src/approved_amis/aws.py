@@ -121,7 +121,7 @@ def describe_error(error: BaseException, context: str) -> str:
     code = error_code(error)
     message = " ".join(str(error).split())
     if isinstance(error, ClientError):
-        message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split()) or code
+        message = _html_title(" ".join(str(error.response.get("Error", {}).get("Message", "")).split())) or code
         operation = getattr(error, "operation_name", "")
         where = f"{context}: {operation}: " if operation else f"{context}: "
         if code in ACCESS_DENIED_CODES:
@@ -138,10 +138,16 @@ def describe_error(error: BaseException, context: str) -> str:
     if isinstance(error, NoRegionError):
         return f"{context}: no region given"
     if isinstance(error, ResponseParserError):
-        title = re.search(r"<title>([^<]*)</title>", str(error), re.IGNORECASE)
-        answer = title.group(1).strip() if title else message.split(". ")[0]
-        return f"{context}: the endpoint's answer is not the API's: {answer}"
+        answer = _html_title(str(error))
+        return f"{context}: the endpoint's answer is not the API's: {answer if answer != str(error) else message}"
     return f"{context}: {type(error).__name__}: {message}"
+
+
+def _html_title(message: str) -> str:
+    """The title of an HTML error page (what an endpoint that does not serve an operation may answer), else
+    the message itself."""
+    title = re.search(r"<title>([^<]*)</title>", message, re.IGNORECASE)
+    return title.group(1).strip() if title else message
 
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")

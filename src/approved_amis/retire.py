@@ -191,10 +191,13 @@ def decide(
         return KEEP_IN_USE, f"in use: {evidence.usage}" if evidence.used_elsewhere else "in use"
     sharing = evidence.sharing
     if sharing.state != "private" and not args.include_shared:
+        others = [target for target in sharing.targets if target != "public"]
         if sharing.state == "unknown":
             why = f"sharing unknown, kept as if shared ({sharing.error})"
+        elif sharing.state == "public":
+            why = "public: any account may be using it" + (f"; also shared with {', '.join(others)}" if others else "")
         else:
-            why = f"{sharing.state} ({', '.join(sharing.targets)}): may be in use in other accounts"
+            why = f"shared with {', '.join(others)}: may be in use there"
         details = "; ".join(part for part in (why, evidence.usage) if part)
         return KEEP_SHARED, f"{details}; add --include-shared to retire it"
     if classification.verdict is Verdict.APPROVED and not args.include_approved:
