@@ -20,6 +20,7 @@ import os
 import pty
 import subprocess
 import time
+from dataclasses import replace
 from typing import Any, Iterator
 
 import boto3
@@ -29,7 +30,7 @@ from botocore.config import Config
 
 from approved_amis import aws
 from approved_amis.classify import Classification, Verdict
-from approved_amis.images import Image, RetentionRule, Sharing
+from approved_amis.images import Image, RetentionRule, Sharing, UsageEntry, UsageReport
 from approved_amis.retire import (
     KEEP_APPROVED,
     KEEP_IN_USE,
@@ -39,6 +40,7 @@ from approved_amis.retire import (
     WOULD_DEREGISTER,
     Evidence,
     decide,
+    read_usage_report,
 )
 from audit_fleet import CLI, Fleet, clients, cli_env, run_cli, seed_fleet
 from emulator import running_emulator
@@ -458,3 +460,26 @@ def test_recycle_bin_rules_cover_by_region_or_by_tag() -> None:
     by_tag = RetentionRule("abcdefghijk", "7 days", "available", resource_tags=(("Backup", "ami"),))
     assert by_tag.covers(tagged) and not by_tag.covers(image(tags={"Backup": "other"}))
     assert not RetentionRule("abcdefghijk", "7 days", "pending").covers(tagged)
+
+
+def test_a_usage_report_shows_who_uses_a_shared_ami() -> None:
+    report = UsageReport("ami-0123456789abcdef0", "amiur-0123456789abcdef0", "available", "2026-11-20T11:04:43+00:00")
+    entries = (
+        UsageEntry("444455556666", "ec2:LaunchTemplate", 1),
+        UsageEntry("111122223333", "ec2:Instance", 3),
+        UsageEntry("777788889999", "ec2:Instance", 0),
+    )
+    assert read_usage_report(replace(report, entries=entries)) == (
+        "used by account 111122223333 (3 ec2:Instance), account 444455556666 (1 ec2:LaunchTemplate) "
+        "per usage report of 2026-11-20T11:04:43+00:00",
+        True,
+    )
+    assert read_usage_report(report) == (
+        "no other account uses it per usage report of 2026-11-20T11:04:43+00:00",
+        False,
+    )
+    assert read_usage_report(replace(report, state="pending")) == (
+        "usage report amiur-0123456789abcdef0 pending since 2026-11-20T11:04:43+00:00",
+        False,
+    )
+    assert read_usage_report(replace(report, state="error", state_reason="internal error")) is None

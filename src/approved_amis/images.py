@@ -226,13 +226,17 @@ def usage_reports(ec2: Any, image_ids: list[str]) -> dict[str, UsageReport]:
             image_id=image_id,
             report_id=str(report.get("ReportId", "")),
             state=str(report.get("State", "")),
-            creation_time=str(report.get("CreationTime", "")),
+            creation_time=_timestamp(report.get("CreationTime")),
             entries=tuple(entries.get(str(report.get("ReportId", "")), ())),
             state_reason=str(report.get("StateReason", "")),
         )
         for image_id, report in newest.items()
     }
 
+
+
+def _timestamp(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
 
 
 def request_usage_report(ec2: Any, image_id: str) -> str:

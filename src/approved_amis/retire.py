@@ -269,7 +269,8 @@ def gather_evidence(
 
 
 def _usage(ec2: Any, shared_ids: list[str]) -> dict[str, tuple[str, bool]]:
-    """For each shared AMI: what AWS's usage report says, and whether it shows use in another account."""
+    """For each shared AMI: what AWS's usage report says, and whether it shows use in another account.
+    An AMI with no report, or a failed one, gets a new one requested."""
     if not shared_ids:
         return {}
     try:
@@ -280,27 +281,35 @@ def _usage(ec2: Any, shared_ids: list[str]) -> dict[str, tuple[str, bool]]:
     result: dict[str, tuple[str, bool]] = {}
     for image_id in shared_ids:
         report = reports.get(image_id)
-        if report is None or report.state == "error":
-            failed = f"usage report {report.report_id} failed ({report.state_reason}); " if report else ""
-            try:
-                report_id = images.request_usage_report(ec2, image_id)
-                result[image_id] = (f"{failed}usage report {report_id} requested: run again when it is ready", False)
-            except aws.AWS_ERRORS as error:
-                unavailable = aws.describe_error(error, "usage report")
-                result[image_id] = (f"{failed}usage report unavailable ({unavailable})", False)
-        elif report.state != "available":
-            result[image_id] = (f"usage report {report.report_id} {report.state} since {report.creation_time}", False)
-        else:
-            users: dict[str, list[str]] = {}
-            for entry in report.entries:
-                if entry.usage_count > 0:
-                    users.setdefault(entry.account_id, []).append(f"{entry.usage_count} {entry.resource_type}")
-            if users:
-                who = ", ".join(f"account {account} ({', '.join(kinds)})" for account, kinds in sorted(users.items()))
-                result[image_id] = (f"used by {who} per usage report of {report.creation_time}", True)
-            else:
-                result[image_id] = (f"no other account uses it per usage report of {report.creation_time}", False)
+        reading = read_usage_report(report) if report is not None else None
+        if reading is not None:
+            result[image_id] = reading
+            continue
+        failed = f"usage report {report.report_id} failed ({report.state_reason}); " if report else ""
+        try:
+            report_id = images.request_usage_report(ec2, image_id)
+            result[image_id] = (f"{failed}usage report {report_id} requested: run again when it is ready", False)
+        except aws.AWS_ERRORS as error:
+            unavailable = aws.describe_error(error, "usage report")
+            result[image_id] = (f"{failed}usage report unavailable ({unavailable})", False)
     return result
+
+
+def read_usage_report(report: images.UsageReport) -> tuple[str, bool] | None:
+    """What a usage report says, and whether it shows the AMI in use in another account; None when the
+    report failed and a new one is needed."""
+    if report.state == "error":
+        return None
+    if report.state != "available":
+        return f"usage report {report.report_id} {report.state} since {report.creation_time}", False
+    users: dict[str, list[str]] = {}
+    for entry in report.entries:
+        if entry.usage_count > 0:
+            users.setdefault(entry.account_id, []).append(f"{entry.usage_count} {entry.resource_type}")
+    if not users:
+        return f"no other account uses it per usage report of {report.creation_time}", False
+    who = ", ".join(f"account {account} ({', '.join(kinds)})" for account, kinds in sorted(users.items()))
+    return f"used by {who} per usage report of {report.creation_time}", True
 
 
 def region_candidates(
