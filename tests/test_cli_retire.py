@@ -21,6 +21,7 @@ import pty
 import subprocess
 import time
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import boto3
@@ -40,6 +41,7 @@ from approved_amis.retire import (
     WOULD_DEREGISTER,
     Evidence,
     decide,
+    launched_since,
     read_usage_report,
 )
 from audit_fleet import CLI, Fleet, clients, cli_env, run_cli, seed_fleet
@@ -483,3 +485,12 @@ def test_a_usage_report_shows_who_uses_a_shared_ami() -> None:
         False,
     )
     assert read_usage_report(replace(report, state="error", state_reason="internal error")) is None
+
+
+def test_a_launch_within_the_window_counts_as_use() -> None:
+    cutoff = datetime(2026, 8, 27, tzinfo=timezone.utc)
+    assert launched_since("2026-11-20T09:12:00Z", cutoff)
+    assert launched_since("2026-08-27T00:00:00.000Z", cutoff)
+    assert not launched_since("2026-08-26T23:59:59Z", cutoff)
+    assert not launched_since("never", cutoff)
+    assert not launched_since("unknown: last launch: access denied (UnauthorizedOperation): ...", cutoff)

@@ -140,6 +140,12 @@ def _parse_time(value: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def launched_since(last_launched: str, cutoff: datetime) -> bool:
+    """Whether `last_launched` (lastLaunchedTime, or `never`, or `unknown: ...`) is at or after `cutoff`."""
+    when = _parse_time(last_launched)
+    return when is not None and when >= cutoff
+
+
 def owned_images(ec2: Any) -> Iterator[Image]:
     paginator = ec2.get_paginator("describe_images")
     for page in paginator.paginate(Owners=["self"], IncludeDeprecated=True, IncludeDisabled=True):
@@ -243,8 +249,7 @@ def gather_evidence(
     evidence = {}
     for image in old_images:
         text, used = usage.get(image.image_id, ("", False))
-        when = _parse_time(launched[image.image_id])
-        if when is not None and when >= cutoff:
+        if launched_since(launched[image.image_id], cutoff):
             used = True
             text = "; ".join(part for part in (f"last launched {launched[image.image_id]}", text) if part)
         if rules is None:
