@@ -1,5 +1,6 @@
 """`approved-amis retire` run as a command against a moto server over HTTP, on the fleet of
-tests/audit_fleet.py plus unused AMIs shared with other accounts (SHARES). Of the fleet's AMIs, only
+tests/audit_fleet.py plus unused AMIs shared with other accounts (SHARES, and the approved GOLDEN
+one shared with an account, as a golden-image account does). Of the fleet's AMIs, only
 three are used by nothing: `terminated` (its only instance is terminated), `orphan_untagged` and
 `orphan_prod` (approved). Every other fleet AMI backs an instance (stopped included), a launch
 template version or a launch configuration, and must never be listed or deregistered. The shared ones
@@ -44,7 +45,7 @@ from approved_amis.retire import (
     launched_since,
     read_usage_report,
 )
-from audit_fleet import CLI, Fleet, clients, cli_env, run_cli, seed_fleet
+from audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
 from emulator import running_emulator
 
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
@@ -59,6 +60,8 @@ SHARES = {
     "public": ({"Group": "all"}, "public", ["public"]),
 }
 PLAIN = ("terminated", "orphan_untagged")
+# An approved AMI the golden-image account shares with a workload account: nothing launches it here.
+GOLDEN = "golden"
 
 # Served by AWS, not by the emulator (moto server answers HTTP 500). retire degrades on each and keeps
 # what depends on it; test_the_emulator_does_not_serve fails once moto serves one, so this list stays true.
@@ -117,13 +120,20 @@ ROW_SCHEMA = {
 
 
 def seed_shares(url: str, fleet: Fleet) -> None:
-    """Unused, untagged AMIs shared as SHARES says, added to the fleet's images by role."""
+    """Unused, untagged AMIs shared as SHARES says, and the approved GOLDEN one shared with an account,
+    added to the fleet's images by role."""
     ec2, _ = clients(url, fleet.region)
     amazon = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     builder = ec2.run_instances(ImageId=amazon, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     for role, (permission, _, _) in SHARES.items():
         fleet.images[role] = ec2.create_image(InstanceId=builder, Name=f"fleet-{role}")["ImageId"]
         ec2.modify_image_attribute(ImageId=fleet.images[role], LaunchPermission={"Add": [permission]})
+    golden = [{"ResourceType": "image", "Tags": [APPROVAL]}]
+    fleet.images[GOLDEN] = ec2.create_image(InstanceId=builder, Name="fleet-golden", TagSpecifications=golden)[
+        "ImageId"
+    ]
+    share = {"Add": [{"UserId": "111122223333"}]}
+    ec2.modify_image_attribute(ImageId=fleet.images[GOLDEN], LaunchPermission=share)
     ec2.terminate_instances(InstanceIds=[builder])
 
 
@@ -169,19 +179,21 @@ def test_lists_unused_amis_unapproved_first(
     assert result.returncode == 0, result.stderr
     jsonschema.validate(rows, ROW_SCHEMA)
     expected = {fleet.images[r]: v for r, v in UNUSED.items()} | {fleet.images[r]: "unapproved" for r in SHARES}
-    assert {row["ami_id"]: row["verdict"] for row in rows} == expected
-    assert [row["verdict"] for row in rows] == ["unapproved"] * (len(rows) - 1) + ["approved"]
+    assert {row["ami_id"]: row["verdict"] for row in rows} == expected | {fleet.images[GOLDEN]: "approved"}
+    assert [row["verdict"] for row in rows] == ["unapproved"] * (len(rows) - 2) + ["approved"] * 2
     for row in rows:
         mappings = [m["Ebs"] for m in images[row["ami_id"]]["BlockDeviceMappings"] if "Ebs" in m]
         assert row["snapshots"] == [ebs["SnapshotId"] for ebs in mappings]
         assert row["snapshot_size_gib"] == sum(ebs["VolumeSize"] for ebs in mappings) > 0
         assert row["in_use"] is False
-    by_role = {role: next(row for row in rows if row["ami_id"] == fleet.images[role]) for role in [*UNUSED, *SHARES]}
+    by_id = {row["ami_id"]: row for row in rows}
+    by_role = {role: by_id[fleet.images[role]] for role in [*UNUSED, *SHARES, GOLDEN]}
     assert {role: row["action"] for role, row in by_role.items()} == {
         "terminated": "would deregister",
         "orphan_untagged": "would deregister",
         "orphan_prod": "keep (approved)",
         **{role: "keep (shared)" for role in SHARES},
+        GOLDEN: "keep (shared)",
     }
     assert "dry run: nothing deregistered" in result.stderr
 
@@ -204,6 +216,7 @@ def test_each_row_carries_its_sharing_state_and_why_it_is_kept(
         "endpoint's answer is not the API's: 500 Internal Server Error); add --include-shared to retire it"
     )
     assert by_id[fleet.images["public"]]["kept_because"].startswith("public: any account may be using it; ")
+    assert by_id[fleet.images[GOLDEN]]["kept_because"] == by_id[fleet.images["shared_account"]]["kept_because"]
     for role in UNUSED:
         row = by_id[fleet.images[role]]
         assert (row["sharing"], row["shared_with"], row["protected"]) == ("private", [], False)
@@ -231,7 +244,7 @@ def test_what_the_emulator_does_not_serve_is_said_on_each_row(
         ), row
         assert row["recycle_bin"] == "unknown"
         assert row["recycle_bin_detail"] == "Recycle Bin rules: ListRules: 500: 500 Internal Server Error", row
-    shared = [row for row in rows if row["ami_id"] in {fleet.images[role] for role in SHARES}]
+    shared = [row for row in rows if row["ami_id"] in {fleet.images[role] for role in [*SHARES, GOLDEN]}]
     assert shared and all(row["usage"].startswith("usage report unavailable (usage report:") for row in shared)
     assert all(row["usage"] == "" for row in rows if row not in shared)
 
@@ -326,8 +339,9 @@ def test_deregister_touches_only_plain_unused_unapproved_amis(
     assert result.returncode == 0, result.stderr
     gone = {fleet.images[role] for role in PLAIN}
     assert {row["ami_id"] for row in rows if row["action"] == "deregistered"} == gone
-    assert {row["ami_id"]: row["action"] for row in rows if row["ami_id"] in shared} == dict.fromkeys(
-        shared, "keep (shared)"
+    golden = fleet.images[GOLDEN]
+    assert {row["ami_id"]: row["action"] for row in rows if row["ami_id"] in shared | {golden}} == dict.fromkeys(
+        shared | {golden}, "keep (shared)"
     )
     assert set(owned(url, "eu-west-1")) == before - gone
     assert (
@@ -340,11 +354,14 @@ def test_deregister_touches_only_plain_unused_unapproved_amis(
     assert [(row["ami_id"], row["action"]) for row in rows if row["action"] == "deregistered"] == [
         (fleet.images["orphan_prod"], "deregistered")
     ]
+    assert {row["ami_id"]: row["action"] for row in rows}[golden] == "keep (shared)"
     assert set(owned(url, "eu-west-1")) == before - gone - {fleet.images["orphan_prod"]}
 
     result, rows = retire(env, "eu-west-1", "--deregister", "--yes", "--include-shared")
     assert result.returncode == 0, result.stderr
-    assert {row["ami_id"]: row["action"] for row in rows} == dict.fromkeys(shared, "deregistered")
+    assert {row["ami_id"]: row["action"] for row in rows} == dict.fromkeys(shared, "deregistered") | {
+        golden: "keep (approved)"
+    }
     assert set(owned(url, "eu-west-1")) == before - gone - {fleet.images["orphan_prod"]} - shared
 
 
