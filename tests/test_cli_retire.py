@@ -467,6 +467,10 @@ def test_the_first_reason_to_keep_wins() -> None:
         "add --include-shared to retire it",
     )
     assert decide(image(), APPROVED, False, shared, only_shared)[0] == KEEP_APPROVED
+    only_approved = argparse.Namespace(**{**vars(NOTHING), "include_approved": True})
+    assert decide(image(), APPROVED, False, shared, only_approved)[0] == KEEP_SHARED
+    both = argparse.Namespace(**{**vars(NOTHING), "include_approved": True, "include_shared": True})
+    assert decide(image(), APPROVED, False, shared, both) == (TO_DEREGISTER, None)
     assert decide(image(), APPROVED, False, shared, EVERYTHING) == (TO_DEREGISTER, None)
 
 
