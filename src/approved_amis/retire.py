@@ -216,12 +216,10 @@ def decide(
 ################################################################################
 
 
-def gather_evidence(
-    clients: dict[str, Any], region: str, old_images: list[Image], cutoff: datetime
-) -> dict[str, Evidence]:
-    """Evidence for each image. An API that is unavailable or denied is asked once per region: its error
-    is written on every image it leaves unknown, and an image it leaves unknown is kept (never assumed
-    unused elsewhere)."""
+def gather_evidence(clients: dict[str, Any], old_images: list[Image], cutoff: datetime) -> dict[str, Evidence]:
+    """Evidence for each image. An API that is unavailable or denied is asked once per region and its
+    error written on every image it leaves unknown. Unknown is never taken as unused: a shared AMI whose
+    usage is unknown stays kept for its sharing, an AMI whose sharing is unknown is kept as if shared."""
     ec2 = clients["ec2"]
     sharing = {image.image_id: images.sharing(ec2, image) for image in old_images}
 
@@ -257,9 +255,9 @@ def gather_evidence(
         else:
             covering = [rule for rule in rules if rule.covers(image)]
             if covering:
-                longest = covering[0]
-                bin_short = longest.retention
-                bin_detail = f"retained {longest.retention} by rule {longest.identifier}: can be restored"
+                rule = covering[0]
+                bin_short = rule.retention
+                bin_detail = f"retained {rule.retention} by rule {rule.identifier}: can be restored"
             else:
                 bin_short, bin_detail = "none", "no retention rule covers it: deregistering is final"
         evidence[image.image_id] = Evidence(
@@ -332,7 +330,7 @@ def region_candidates(
     except aws.AWS_ERRORS as error:
         return RegionCandidates(region, [], aws.describe_error(error, f"region {region}"))
     listed = {ami_id: pair for ami_id, pair in old.items() if ami_id not in used or args.include_in_use}
-    evidence = gather_evidence(clients, region, [image for image, _ in listed.values()], cutoff) if listed else {}
+    evidence = gather_evidence(clients, [image for image, _ in listed.values()], cutoff) if listed else {}
     candidates = []
     for ami_id, (image, created) in listed.items():
         in_use = ami_id in used
