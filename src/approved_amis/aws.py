@@ -17,6 +17,7 @@ from botocore.exceptions import (
     NoRegionError,
     PartialCredentialsError,
 )
+from botocore.parsers import ResponseParserError
 
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 10
@@ -31,6 +32,11 @@ BAD_CREDENTIAL_CODES = frozenset(
 THROTTLING_CODES = frozenset(
     {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"}
 )
+
+
+# What a call to AWS can raise: an error answer, a client-side failure, or an answer that is not the API's
+# (an endpoint that does not serve the operation may answer an HTML page).
+AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, ResponseParserError)
 
 
 class AwsError(RuntimeError):
@@ -115,7 +121,7 @@ def describe_error(error: BaseException, context: str) -> str:
     code = error_code(error)
     message = " ".join(str(error).split())
     if isinstance(error, ClientError):
-        message = " ".join(str(error.response.get("Error", {}).get("Message", "")).split()) or code
+        message = _html_title(" ".join(str(error.response.get("Error", {}).get("Message", "")).split())) or code
         operation = getattr(error, "operation_name", "")
         where = f"{context}: {operation}: " if operation else f"{context}: "
         if code in ACCESS_DENIED_CODES:
@@ -131,7 +137,17 @@ def describe_error(error: BaseException, context: str) -> str:
         return f"{context}: cannot reach the endpoint ({message})"
     if isinstance(error, NoRegionError):
         return f"{context}: no region given"
+    if isinstance(error, ResponseParserError):
+        answer = _html_title(str(error))
+        return f"{context}: the endpoint's answer is not the API's: {answer if answer != str(error) else message}"
     return f"{context}: {type(error).__name__}: {message}"
+
+
+def _html_title(message: str) -> str:
+    """The title of an HTML error page (what an endpoint that does not serve an operation may answer), else
+    the message itself."""
+    title = re.search(r"<title>([^<]*)</title>", message, re.IGNORECASE)
+    return title.group(1).strip() if title else message
 
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")

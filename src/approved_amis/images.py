@@ -1,4 +1,5 @@
-"""AMIs by ID with DescribeImages, in batches, so that one gone AMI never hides the others."""
+"""AMIs by ID with DescribeImages, in batches, so that one gone AMI never hides the others; and what an
+owner may know of its own AMIs before retiring them: sharing, last launch, AWS's usage reports, Recycle Bin."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any, Iterable, Mapping
 
 from botocore.exceptions import ClientError
 
-from approved_amis.aws import error_code, is_ami_id
+from approved_amis.aws import AWS_ERRORS, describe_error, error_code, is_ami_id
 
 # Image IDs per DescribeImages call: the ImageIds filter takes this many comfortably in one request.
 DESCRIBE_IMAGES_BATCH_SIZE = 100
@@ -34,6 +35,7 @@ class Image:
     owner_alias: str = ""
     public: bool = False
     snapshots: tuple[Snapshot, ...] = ()
+    deregistration_protection: str = ""
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Image:
@@ -53,11 +55,19 @@ class Image:
             owner_alias=str(item.get("ImageOwnerAlias", "")),
             public=bool(item.get("Public", False)),
             snapshots=snapshots,
+            deregistration_protection=str(item.get("DeregistrationProtection", "")),
         )
 
     @property
     def snapshot_size_gib(self) -> int:
         return sum(snapshot.size_gib for snapshot in self.snapshots)
+
+    @property
+    def protected(self) -> bool:
+        """Whether DescribeImages reports deregistration protection in any state but `disabled` (enabled,
+        or disabled but still in its cooldown): DeregisterImage would be refused."""
+        value = self.deregistration_protection.strip().lower()
+        return bool(value) and value != "disabled"
 
 
 def missing_reason(ami_id: str) -> str:
@@ -107,3 +117,181 @@ def _named_ids(message: str, candidates: list[str]) -> set[str]:
     return {
         ami_id for ami_id in candidates if re.search(rf"(?<![\w-]){re.escape(ami_id)}(?![\w-])", message)
     }
+
+
+################################################################################
+# Before retiring an AMI this account owns
+################################################################################
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """Who else may launch an AMI, from its `launchPermission` attribute (and DescribeImages' `Public`)."""
+
+    targets: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        if "public" in self.targets:
+            return "public"
+        if self.targets:
+            return "shared"
+        return "unknown" if self.error else "private"
+
+
+def launch_permission_target(permission: Mapping[str, Any]) -> str:
+    """`public`, `account 111122223333`, `organization arn:...` or `OU arn:...` for one LaunchPermission."""
+    if permission.get("Group") == "all":
+        return "public"
+    if permission.get("UserId"):
+        return f"account {permission['UserId']}"
+    if permission.get("OrganizationArn"):
+        return f"organization {permission['OrganizationArn']}"
+    if permission.get("OrganizationalUnitArn"):
+        return f"OU {permission['OrganizationalUnitArn']}"
+    return " ".join(f"{key}={value}" for key, value in sorted(permission.items()))
+
+
+def sharing(ec2: Any, image: Image) -> Sharing:
+    """The AMI's launch permissions (DescribeImageAttribute launchPermission); on error, Sharing.error."""
+    public = ("public",) if image.public else ()
+    try:
+        response = ec2.describe_image_attribute(ImageId=image.image_id, Attribute="launchPermission")
+    except AWS_ERRORS as error:
+        return Sharing(public, describe_error(error, "launch permissions"))
+    targets = [launch_permission_target(p) for p in response.get("LaunchPermissions") or ()]
+    return Sharing(tuple(dict.fromkeys([*public, *targets])))
+
+
+def last_launched(ec2: Any, image_id: str) -> str:
+    """When an instance was last launched from the AMI, in any account (DescribeImageAttribute
+    lastLaunchedTime, reported with up to 24 hours' delay); "" when never. Raises one of aws.AWS_ERRORS."""
+    response = ec2.describe_image_attribute(ImageId=image_id, Attribute="lastLaunchedTime")
+    return str((response.get("LastLaunchedTime") or {}).get("Value") or "")
+
+
+# What an AMI usage report counts in the accounts an AMI is shared with.
+USAGE_REPORT_RESOURCE_TYPES = ("ec2:Instance", "ec2:LaunchTemplate")
+USAGE_REPORT_BATCH_SIZE = 200  # ImageId.N and ReportId.N take at most 200 each
+
+
+@dataclass(frozen=True)
+class UsageEntry:
+    account_id: str
+    resource_type: str
+    usage_count: int
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    """The newest usage report of an AMI: `available` with its entries, `pending`, or `error`."""
+
+    image_id: str
+    report_id: str
+    state: str
+    creation_time: str
+    entries: tuple[UsageEntry, ...] = ()
+    state_reason: str = ""
+
+
+def usage_reports(ec2: Any, image_ids: list[str]) -> dict[str, UsageReport]:
+    """The newest usage report of each AMI that has one (DescribeImageUsageReports, then
+    DescribeImageUsageReportEntries for the available ones). Raises one of aws.AWS_ERRORS."""
+    newest: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(image_ids), USAGE_REPORT_BATCH_SIZE):
+        batch = image_ids[start : start + USAGE_REPORT_BATCH_SIZE]
+        for page in ec2.get_paginator("describe_image_usage_reports").paginate(ImageIds=batch):
+            for report in page.get("ImageUsageReports", []):
+                image_id = str(report.get("ImageId", ""))
+                if image_id in batch and str(report.get("CreationTime", "")) >= str(
+                    newest.get(image_id, {}).get("CreationTime", "")
+                ):
+                    newest[image_id] = report
+    available = [str(r["ReportId"]) for r in newest.values() if r.get("State") == "available"]
+    entries: dict[str, list[UsageEntry]] = {}
+    for start in range(0, len(available), USAGE_REPORT_BATCH_SIZE):
+        report_ids = available[start : start + USAGE_REPORT_BATCH_SIZE]
+        for page in ec2.get_paginator("describe_image_usage_report_entries").paginate(ReportIds=report_ids):
+            for entry in page.get("ImageUsageReportEntries", []):
+                entries.setdefault(str(entry.get("ReportId", "")), []).append(
+                    UsageEntry(
+                        str(entry.get("AccountId", "")),
+                        str(entry.get("ResourceType", "")),
+                        int(entry.get("UsageCount") or 0),
+                    )
+                )
+    return {
+        image_id: UsageReport(
+            image_id=image_id,
+            report_id=str(report.get("ReportId", "")),
+            state=str(report.get("State", "")),
+            creation_time=_timestamp(report.get("CreationTime")),
+            entries=tuple(entries.get(str(report.get("ReportId", "")), ())),
+            state_reason=str(report.get("StateReason", "")),
+        )
+        for image_id, report in newest.items()
+    }
+
+
+
+def _timestamp(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+
+
+def request_usage_report(ec2: Any, image_id: str) -> str:
+    """Ask AWS for a usage report of the AMI in the accounts it is shared with (CreateImageUsageReport);
+    its ID. The report is ready later and kept 30 days. Raises one of aws.AWS_ERRORS."""
+    response = ec2.create_image_usage_report(
+        ImageId=image_id, ResourceTypes=[{"ResourceType": kind} for kind in USAGE_REPORT_RESOURCE_TYPES]
+    )
+    return str(response.get("ReportId", ""))
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    """A Recycle Bin retention rule for AMIs (rbin GetRule). A tag-level rule retains the AMIs carrying
+    one of its `resource_tags`; a region-level rule (no resource tags) retains every AMI of the region
+    but those carrying one of its `exclude_tags`. A tag given without a value matches on the key alone."""
+
+    identifier: str
+    retention: str
+    status: str
+    resource_tags: tuple[tuple[str, str], ...] = ()
+    exclude_tags: tuple[tuple[str, str], ...] = ()
+
+    def covers(self, image: Image) -> bool:
+        if self.status and self.status != "available":
+            return False
+        if self.resource_tags:
+            return any(_has_tag(image, key, value) for key, value in self.resource_tags)
+        return not any(_has_tag(image, key, value) for key, value in self.exclude_tags)
+
+
+def _has_tag(image: Image, key: str, value: str) -> bool:
+    return key in image.tags and (not value or image.tags[key] == value)
+
+
+def _tag_pairs(tags: Iterable[Mapping[str, Any]] | None) -> tuple[tuple[str, str], ...]:
+    return tuple((str(t.get("ResourceTagKey", "")), str(t.get("ResourceTagValue") or "")) for t in tags or ())
+
+
+def image_retention_rules(rbin: Any) -> list[RetentionRule]:
+    """The region's Recycle Bin retention rules for AMIs (rbin ListRules with ResourceType EC2_IMAGE, then
+    GetRule for each, since ListRules does not return their tags). Raises one of aws.AWS_ERRORS."""
+    rules = []
+    for page in rbin.get_paginator("list_rules").paginate(ResourceType="EC2_IMAGE"):
+        for summary in page.get("Rules", []):
+            rule = rbin.get_rule(Identifier=summary["Identifier"])
+            period = rule.get("RetentionPeriod") or {}
+            unit = str(period.get("RetentionPeriodUnit", "DAYS")).lower()
+            rules.append(
+                RetentionRule(
+                    identifier=str(rule.get("Identifier", "")),
+                    retention=f"{period.get('RetentionPeriodValue', '?')} {unit}",
+                    status=str(rule.get("Status", "")),
+                    resource_tags=_tag_pairs(rule.get("ResourceTags")),
+                    exclude_tags=_tag_pairs(rule.get("ExcludeResourceTags")),
+                )
+            )
+    return rules
