@@ -29,6 +29,7 @@ import boto3
 import jsonschema
 import pytest
 from botocore.config import Config
+from botocore.stub import ANY, Stubber
 
 from approved_amis import aws
 from approved_amis.classify import Classification, Verdict
@@ -43,6 +44,7 @@ from approved_amis.retire import (
     Evidence,
     decide,
     launched_since,
+    _usage,
     read_usage_report,
 )
 from audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
@@ -515,3 +517,31 @@ def test_a_launch_within_the_window_counts_as_use() -> None:
     assert not launched_since("2026-08-26T23:59:59Z", cutoff)
     assert not launched_since("never", cutoff)
     assert not launched_since("unknown: last launch: access denied (UnauthorizedOperation): ...", cutoff)
+
+
+def _stubbed_ec2(reports: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """A real EC2 client whose answers are botocore's Stubber's: the emulator serves no usage reports."""
+    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(ec2)
+    stubber.add_response("describe_image_usage_reports", {"ImageUsageReports": reports})
+    return ec2, stubber
+
+
+def test_a_dry_run_requests_no_usage_report_unless_asked() -> None:
+    ec2, stubber = _stubbed_ec2([])
+    with stubber:  # any call not queued above fails the test: CreateImageUsageReport is a write
+        usage = _usage(ec2, ["ami-0123456789abcdef0"], request_reports=False)
+    stubber.assert_no_pending_responses()
+    assert usage == {"ami-0123456789abcdef0": ("no usage report: --request-usage-reports asks AWS for one", False)}
+
+
+def test_usage_reports_are_requested_with_the_flag() -> None:
+    ec2, stubber = _stubbed_ec2([])
+    stubber.add_response(
+        "create_image_usage_report",
+        {"ReportId": "amiur-0123456789abcdef0"},
+        {"ImageId": "ami-0123456789abcdef0", "ResourceTypes": ANY},
+    )
+    with stubber:
+        usage = _usage(ec2, ["ami-0123456789abcdef0"], request_reports=True)
+    assert usage["ami-0123456789abcdef0"][0].startswith("usage report amiur-0123456789abcdef0 requested")

@@ -216,7 +216,9 @@ def decide(
 ################################################################################
 
 
-def gather_evidence(clients: dict[str, Any], old_images: list[Image], cutoff: datetime) -> dict[str, Evidence]:
+def gather_evidence(
+    clients: dict[str, Any], old_images: list[Image], cutoff: datetime, request_reports: bool = False
+) -> dict[str, Evidence]:
     """Evidence for each image. An API that is unavailable or denied is asked once per region and its
     error written on every image it leaves unknown. Unknown is never taken as unused: a shared AMI whose
     usage is unknown stays kept for its sharing, an AMI whose sharing is unknown is kept as if shared."""
@@ -235,7 +237,7 @@ def gather_evidence(clients: dict[str, Any], old_images: list[Image], cutoff: da
         launched[image.image_id] = f"unknown: {launch_error}"
 
     shared_ids = [i for i, s in sharing.items() if s.state != "private"]
-    usage = _usage(ec2, shared_ids)
+    usage = _usage(ec2, shared_ids, request_reports)
 
     rules: list[images.RetentionRule] | None = None
     rbin_error = ""
@@ -271,9 +273,10 @@ def gather_evidence(clients: dict[str, Any], old_images: list[Image], cutoff: da
     return evidence
 
 
-def _usage(ec2: Any, shared_ids: list[str]) -> dict[str, tuple[str, bool]]:
+def _usage(ec2: Any, shared_ids: list[str], request_reports: bool) -> dict[str, tuple[str, bool]]:
     """For each shared AMI: what AWS's usage report says, and whether it shows use in another account.
-    An AMI with no report, or a failed one, gets a new one requested."""
+    An AMI with no report, or a failed one, gets a new one requested only with --request-usage-reports:
+    a dry run writes nothing to the account unless asked to."""
     if not shared_ids:
         return {}
     try:
@@ -289,6 +292,9 @@ def _usage(ec2: Any, shared_ids: list[str]) -> dict[str, tuple[str, bool]]:
             result[image_id] = reading
             continue
         failed = f"usage report {report.report_id} failed ({report.state_reason}); " if report else ""
+        if not request_reports:
+            result[image_id] = (f"{failed}no usage report: --request-usage-reports asks AWS for one", False)
+            continue
         try:
             report_id = images.request_usage_report(ec2, image_id)
             result[image_id] = (f"{failed}usage report {report_id} requested: run again when it is ready", False)
@@ -330,7 +336,11 @@ def region_candidates(
     except aws.AWS_ERRORS as error:
         return RegionCandidates(region, [], aws.describe_error(error, f"region {region}"))
     listed = {ami_id: pair for ami_id, pair in old.items() if ami_id not in used or args.include_in_use}
-    evidence = gather_evidence(clients, [image for image, _ in listed.values()], cutoff) if listed else {}
+    evidence = (
+        gather_evidence(clients, [image for image, _ in listed.values()], cutoff, args.request_usage_reports)
+        if listed
+        else {}
+    )
     candidates = []
     for ami_id, (image, created) in listed.items():
         in_use = ami_id in used
@@ -481,6 +491,12 @@ def register(subcommands: Any) -> None:
         action="store_true",
         help="also deregister unused AMIs shared with other accounts, organizations or OUs, or public "
         "(their consumers lose them)",
+    )
+    parser.add_argument(
+        "--request-usage-reports",
+        action="store_true",
+        help="ask AWS for an AMI usage report (CreateImageUsageReport) for each shared AMI that has none; "
+        "the report is kept 30 days and read by the next run",
     )
     cli.add_format_argument(parser, FORMATS)
     cli.add_profile_argument(parser)
