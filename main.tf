@@ -63,6 +63,9 @@ module "sns_alerts" {
   topic_arn                       = var.sns_topic_arn
   kms_key_deletion_window_in_days = var.sns_kms_key_deletion_window_in_days
   subscriptions                   = var.sns_subscriptions
+
+  dead_letter_queue_message_retention_seconds = var.sns_dead_letter_queue_message_retention_seconds
+  failed_invocations_alarm_actions            = var.sns_failed_invocations_alarm_actions
 }
 
 ################################################################################

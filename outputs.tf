@@ -84,6 +84,16 @@ output "event_rule_arn" {
   value       = module.sns_alerts.event_rule_arn
 }
 
+output "sns_dead_letter_queue_arn" {
+  description = "ARN of the SQS queue that keeps the alerts EventBridge could not deliver; null when alerts are off."
+  value       = module.sns_alerts.dead_letter_queue_arn
+}
+
+output "sns_failed_invocations_alarm_arn" {
+  description = "ARN of the CloudWatch alarm on the alert rule's FailedInvocations; null when alerts are off."
+  value       = module.sns_alerts.failed_invocations_alarm_arn
+}
+
 ################################################################################
 # Respond: SSM remediation
 ################################################################################

@@ -161,7 +161,7 @@ variable "create_sns_alerts" {
 }
 
 variable "sns_topic_arn" {
-  description = "Existing SNS topic for the alerts instead of a new one. Its policy must let events.amazonaws.com publish from the event_rule_arn output; when encrypted, its KMS key must let EventBridge use it."
+  description = "Existing SNS topic for the alerts instead of a new one. Its policy must let events.amazonaws.com publish (EventBridge supports no Condition in SNS topic policies); when encrypted, its KMS key must let EventBridge use it."
   type        = string
   default     = null
 }
@@ -179,6 +179,18 @@ variable "sns_subscriptions" {
     endpoint = string
   }))
   default = []
+}
+
+variable "sns_dead_letter_queue_message_retention_seconds" {
+  description = "Seconds the alerts' dead-letter queue keeps what EventBridge could not deliver to the topic (60 to 1209600, 14 days)."
+  type        = number
+  default     = 1209600
+}
+
+variable "sns_failed_invocations_alarm_actions" {
+  description = "ARNs notified when EventBridge fails to deliver an alert (CloudWatch alarm on the rule's FailedInvocations), for example an on-call topic other than the alerts topic. Empty: the alarm only shows in CloudWatch."
+  type        = list(string)
+  default     = []
 }
 
 ################################################################################

@@ -47,13 +47,14 @@ def _instance(ec2: Any, image_id: str) -> str:
 def seed_fleet(endpoint: str, region: str = "us-east-1") -> Fleet:
     ec2, autoscaling = clients(endpoint, region)
     fleet = Fleet(region)
-    amazon = [image["ImageId"] for image in ec2.describe_images(Owners=["amazon"])["Images"][:2]]
+    amazon = [image["ImageId"] for image in ec2.describe_images(Owners=["amazon"])["Images"][:3]]
     builder = _instance(ec2, amazon[0])
 
     tags = {
         "prod": [APPROVAL],
         "wrong_case": [{"Key": "Environment", "Value": "prod"}],
         "key_case": [{"Key": "environment", "Value": "Prod"}],
+        "two_keys": [{"Key": "Environment", "Value": "Dev"}, {"Key": "environment", "Value": "Prod"}],
         "other_value": [{"Key": "Environment", "Value": "Dev"}],
         "untagged": [],
         "by_id": [],
@@ -68,11 +69,15 @@ def seed_fleet(endpoint: str, region: str = "us-east-1") -> Fleet:
         fleet.images[role] = _image(ec2, builder, f"fleet-{role}", image_tags)
     ec2.terminate_instances(InstanceIds=[builder])
 
-    # An AMI shared by Amazon's account: the emulator shows its tags, a real consumer account would not.
+    # AMIs owned by another account: two of Amazon's public AMIs, one tagged by this account. The emulator
+    # keeps each account's tags apart, as AWS does (tags set on a public or shared AMI are the tagging
+    # account's own); it serves no sharing between accounts, so a public AMI stands for a shared one.
     fleet.images["shared"] = amazon[1]
     ec2.create_tags(Resources=[amazon[1]], Tags=[APPROVAL])
+    fleet.images["public_untagged"] = amazon[2]
 
-    for role in ("prod", "wrong_case", "key_case", "other_value", "untagged", "by_id", "deregistered", "shared"):
+    roles = ("prod", "wrong_case", "key_case", "two_keys", "other_value", "untagged", "by_id", "deregistered")
+    for role in (*roles, "shared", "public_untagged"):
         fleet.instances[role] = _instance(ec2, fleet.images[role])
     fleet.instances["stopped"] = _instance(ec2, fleet.images["stopped"])
     ec2.stop_instances(InstanceIds=[fleet.instances["stopped"]])

@@ -84,6 +84,51 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
     )
 
 
+@dataclass(frozen=True)
+class VerdictAmis:
+    """AMIs for the verdicts root: two of Amazon's public AMIs (one tagged by this account), and two of this
+    account's own with the approval key in another letter case."""
+
+    amazon: str
+    amazon_name: str
+    public_tagged_here: str
+    key_case: str
+    two_keys: str
+
+    def tf_vars(self) -> dict[str, str]:
+        values = {
+            "amazon_ami_name": self.amazon_name,
+            "public_tagged_here_ami": self.public_tagged_here,
+            "key_case_ami": self.key_case,
+            "two_keys_ami": self.two_keys,
+        }
+        return {f"TF_VAR_{name}": value for name, value in values.items()}
+
+
+def seed_verdict_amis(endpoint_url: str) -> VerdictAmis:
+    ec2 = client(endpoint_url, "ec2")
+    public = ec2.describe_images(Owners=["amazon"])["Images"]
+    names = [image["Name"] for image in public]
+    # A name no other public AMI carries, so that the root's lookup by name finds this one image.
+    amazon, tagged = [image for image in public if names.count(image["Name"]) == 1][:2]
+    ec2.create_tags(Resources=[tagged["ImageId"]], Tags=[{"Key": "Environment", "Value": "Prod"}])
+
+    def register(name: str, tags: list[dict[str, str]]) -> str:
+        image_id = ec2.register_image(Name=name, RootDeviceName="/dev/xvda")["ImageId"]
+        ec2.create_tags(Resources=[image_id], Tags=tags)
+        return image_id
+
+    return VerdictAmis(
+        amazon=amazon["ImageId"],
+        amazon_name=amazon["Name"],
+        public_tagged_here=tagged["ImageId"],
+        key_case=register("verdicts-key-case", [{"Key": "environment", "Value": "Prod"}]),
+        two_keys=register(
+            "verdicts-two-keys", [{"Key": "Environment", "Value": "Dev"}, {"Key": "environment", "Value": "Prod"}]
+        ),
+    )
+
+
 def copy_root(name: str, destination: Path) -> Path:
     """A copy of a fixture root (with its local modules) in a scratch folder, so no state lands in the tree."""
     target = destination / name

@@ -84,7 +84,9 @@ class Account:
 
 def observe(account: Account) -> dict[str, Any]:
     """What the emulator holds after apply, read back through the AWS APIs."""
-    config, sns, events, kms = (account.client(s) for s in ("config", "sns", "events", "kms"))
+    config, sns, events, kms, sqs, cloudwatch = (
+        account.client(s) for s in ("config", "sns", "events", "kms", "sqs", "cloudwatch")
+    )
     rules = {r["ConfigRuleName"]: r for r in config.describe_config_rules()["ConfigRules"]}
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{NAME}-alerts"
     topic = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
@@ -104,12 +106,19 @@ def observe(account: Account) -> dict[str, Any]:
         "event_pattern": json.loads(events.describe_rule(Name=f"{NAME}-non-compliant")["EventPattern"]),
         "targets": events.list_targets_by_rule(Rule=f"{NAME}-non-compliant")["Targets"],
         "subscriptions": [s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]],
+        "topic_key": kms.describe_key(KeyId=key_id)["KeyMetadata"]["Arn"],
+        "queue": sqs.get_queue_attributes(
+            QueueUrl=sqs.get_queue_url(QueueName=f"{NAME}-alerts-dead-letter")["QueueUrl"], AttributeNames=["All"]
+        )["Attributes"],
+        "alarms": cloudwatch.describe_alarms(AlarmNamePrefix=f"{NAME}-non-compliant")["MetricAlarms"],
     }
 
 
 def leftovers(account: Account) -> dict[str, list[str]]:
     """Everything of this example still in the account after destroy (KMS keys pending deletion excepted)."""
-    config, sns, events, kms, iam, s3 = (account.client(s) for s in ("config", "sns", "events", "kms", "iam", "s3"))
+    config, sns, events, kms, iam, s3, sqs, cloudwatch = (
+        account.client(s) for s in ("config", "sns", "events", "kms", "iam", "s3", "sqs", "cloudwatch")
+    )
     keys = [k["KeyId"] for k in kms.list_keys()["Keys"]]
     found = {
         "config rules": [r["ConfigRuleName"] for r in config.describe_config_rules()["ConfigRules"]],
@@ -118,6 +127,8 @@ def leftovers(account: Account) -> dict[str, list[str]]:
         "sns topics": [t["TopicArn"] for t in sns.list_topics()["Topics"]],
         "sns subscriptions": [s["SubscriptionArn"] for s in sns.list_subscriptions()["Subscriptions"]],
         "eventbridge rules": [r["Name"] for r in events.list_rules()["Rules"]],
+        "sqs queues": sqs.list_queues().get("QueueUrls", []),
+        "cloudwatch alarms": [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]],
         "kms keys not pending deletion": [
             k for k in keys if kms.describe_key(KeyId=k)["KeyMetadata"]["KeyState"] != "PendingDeletion"
         ],
@@ -191,17 +202,30 @@ def test_applied_config_rules_carry_the_approval_rule(lifecycle) -> None:
     assert [(r["name"], r["recording"]) for r in lifecycle.observed["recorders"]] == [("default", True)]
 
 
-def test_applied_alerts_reach_an_encrypted_topic_from_the_rule_only(lifecycle) -> None:
+def test_applied_alerts_reach_an_encrypted_topic_with_a_dead_letter_queue_and_an_alarm(lifecycle) -> None:
     observed = lifecycle.observed
     assert observed["key_rotation"] is True
     assert observed["event_pattern"]["detail"]["configRuleName"] == [f"{NAME}-by-tag", f"{NAME}-by-id"]
     topic_arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:{NAME}-alerts"
-    assert [t["Arn"] for t in observed["targets"]] == [topic_arn]
-    assert "InputTransformer" in observed["targets"][0]
+    rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{NAME}-non-compliant"
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{NAME}-alerts-dead-letter"
+    (target,) = observed["targets"]
+    assert target["Arn"] == topic_arn and "InputTransformer" in target
+    assert target["DeadLetterConfig"] == {"Arn": queue_arn}
     allow = next(s for s in observed["topic_policy"]["Statement"] if s["Effect"] == "Allow")
-    assert allow["Condition"] == {"ArnEquals": {"aws:SourceArn": f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{NAME}-non-compliant"}}
+    assert allow["Principal"] == {"Service": "events.amazonaws.com"} and "Condition" not in allow
     assert observed["subscriptions"] == ["secops@example.com"]
     assert lifecycle.outputs["sns_topic_arn"] == topic_arn
+
+    queue = observed["queue"]
+    assert queue["QueueArn"] == queue_arn
+    assert queue["KmsMasterKeyId"] == observed["topic_key"]
+    queue_allow = next(s for s in json.loads(queue["Policy"])["Statement"] if s["Effect"] == "Allow")
+    assert queue_allow["Condition"] == {"ArnEquals": {"aws:SourceArn": rule_arn}}
+
+    (alarm,) = observed["alarms"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": f"{NAME}-non-compliant"}]
 
 
 def test_second_plan_shows_no_changes(lifecycle) -> None:

@@ -30,6 +30,7 @@ KINDS = {
         "bad_inputs:publisher-arn-with-short-account-id",
         "bad_inputs:exempt-principal-not-an-arn",
         "bad_inputs_layers:malformed-topic-arn",
+        "bad_inputs_layers:alarm-action-not-an-arn",
     ],
     "unknown remediation action": ["bad_inputs_layers:unknown-remediation-action"],
     "zero or negative retry values": [

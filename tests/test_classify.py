@@ -38,6 +38,7 @@ def test_verdict(name: str) -> None:
             image_id=ami_id,
             owner_id=spec["owner_id"],
             owner_alias=spec.get("owner_alias", ""),
+            public=spec.get("public", False),
             state=spec.get("state", "available"),
             tags=spec.get("tags", {}),
         )

@@ -155,6 +155,30 @@ def test_owner_approves_what_the_tag_cannot(env: dict[str, str], fleets: dict[st
     assert {f["verdict"] for f in findings} == {"approved", "unknown"}  # the deregistered AMI stays unknown
 
 
+def test_the_emulator_shares_no_images_between_accounts(fleet_emulator: tuple[str, dict[str, Fleet]]) -> None:
+    """The fleet's AMIs owned elsewhere are Amazon's public ones because moto keeps each account's images
+    apart: an AMI another account shares with this one is not visible here. When this fails, the emulator
+    serves sharing, and the fleet should hold a shared AMI, untagged and tagged by this account."""
+    url, _ = fleet_emulator
+    publisher = "444455556666"
+    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x")
+    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{publisher}:role/publisher", RoleSessionName="share")["Credentials"]
+    other = boto3.client(
+        "ec2",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    image_id = other.register_image(Name="shared-with-the-fleet", RootDeviceName="/dev/xvda")["ImageId"]
+    other.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": ACCOUNT_ID}]})
+    assert [i["OwnerId"] for i in other.describe_images(ImageIds=[image_id])["Images"]] == [publisher]
+    ec2, _ = clients(url, "us-east-1")
+    assert ec2.describe_images(Owners=[publisher])["Images"] == []
+    assert ec2.describe_images(ExecutableUsers=["self"], Filters=[{"Name": "image-id", "Values": [image_id]}])["Images"] == []
+
+
 def test_describe_images_survives_missing_ids(fleet_emulator: tuple[str, dict[str, Fleet]]) -> None:
     """Unknown and malformed IDs, alone in a batch (the call fails naming them) or mixed with real ones
     (left out of the answer), come back as None; every real image is still described, in batches."""

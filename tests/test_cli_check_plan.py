@@ -25,6 +25,7 @@ from check_plan_support import (
     env_for,
     plan_json,
     seed_amis,
+    seed_verdict_amis,
     terraform,
 )
 from emulator import running_emulator
@@ -33,6 +34,7 @@ from tfcli import REPO_ROOT
 FLEET = FIXTURES / "fleet"
 RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
 EXPECTED = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
+VERDICTS_EXPECTED = yaml.safe_load((FIXTURES / "verdicts-findings.yaml").read_text())
 ONE_LINE = re.compile(r"^approved-amis: error: [^\n]+\n$")
 
 
@@ -294,3 +296,41 @@ def test_rule_from_terraform_outputs_gives_the_verdicts_of_the_same_flags(plans:
     assert from_terraform.stdout == from_flags.stdout
     approved_by_id = [f for f in json.loads(from_terraform.stdout) if f["ami_id"] == plans.amis.wrong_case]
     assert approved_by_id and {f["verdict"] for f in approved_by_id} == {"approved"}
+
+
+################################################################################
+# AMIs owned elsewhere and tag keys in another letter case, as IAM reads them
+################################################################################
+
+
+@pytest.fixture(scope="module")
+def verdicts(plans: Plans, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Path]:
+    """The verdicts root planned once against the fleet's emulator, with its own AMIs seeded there."""
+    amis = seed_verdict_amis(plans.url)
+    scratch = tmp_path_factory.mktemp("check-plan-verdicts")
+    env = env_for(plans.url, scratch / "tf", amis.tf_vars())
+    return amis, plan_json(FIXTURES / "verdicts", env, scratch / "verdicts.tfplan")
+
+
+def test_owned_elsewhere_and_key_case_verdicts(plans: Plans, verdicts: tuple[Any, Path]) -> None:
+    """A public AMI found by `data "aws_ami"` with owners = ["amazon"] fails the check unless this account
+    tagged it; a key in another letter case approves, two such keys are unknown."""
+    amis, plan = verdicts
+    result = approved_amis(plans.url, "check-plan", str(plan), *RULE, "--format", "json")
+    findings = {f["address"]: f for f in json.loads(result.stdout)}
+    assert set(findings) == {e["address"] for e in VERDICTS_EXPECTED}
+    for expected in VERDICTS_EXPECTED:
+        finding = findings[expected["address"]]
+        assert (finding["ami_id"], finding["verdict"]) == (getattr(amis, expected["ami"]), expected["verdict"]), finding
+        for word in expected["reason"]:
+            assert word in finding["reason"], finding
+    assert result.code == 1
+
+
+def test_owner_or_id_approves_the_amazon_lookup(plans: Plans, verdicts: tuple[Any, Path]) -> None:
+    amis, plan = verdicts
+    for approval in (["--owner", "amazon"], ["--ami-id", amis.amazon]):
+        result = approved_amis(plans.url, "check-plan", str(plan), *RULE, *approval, "--format", "json")
+        verdicts_by_address = {f["address"]: f["verdict"] for f in json.loads(result.stdout)}
+        assert verdicts_by_address["aws_instance.amazon_lookup"] == "approved"
+        assert result.code == 0  # the two-key AMI stays unknown, which fails only with --fail-on unknown

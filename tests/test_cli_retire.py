@@ -293,7 +293,7 @@ def test_amis_in_use_only_when_asked(seeded: tuple[str, dict[str, Fleet]], env: 
     result, rows = retire(env, "us-east-1", "--include-in-use")
     assert result.returncode == 0
     in_use = {row["ami_id"] for row in rows if row["in_use"]}
-    used_roles = ("prod", "wrong_case", "key_case", "other_value", "untagged", "by_id", "stopped", "template_only")
+    used_roles = ("prod", "wrong_case", "key_case", "two_keys", "other_value", "untagged", "by_id", "stopped", "template_only")
     assert in_use == {fleet.images[role] for role in used_roles}
 
 

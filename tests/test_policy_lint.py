@@ -30,6 +30,7 @@ POLICY_ATTRIBUTES = {
     "aws_iam_user_policy": "policy",
     "aws_kms_key": "policy",
     "aws_sns_topic_policy": "policy",
+    "aws_sqs_queue_policy": "policy",
     "aws_s3_bucket_policy": "policy",
     "aws_organizations_policy": "content",
 }
@@ -101,7 +102,7 @@ def test_parliament_finds_nothing_but_the_documented_findings(example: str, docu
 
 def test_every_kind_of_policy_is_linted(documents) -> None:
     linted = {address.split(".")[-2] for docs in documents.values() for address in docs}
-    assert {"aws_iam_policy", "aws_iam_role_policy", "aws_kms_key", "aws_sns_topic_policy"} <= linted
+    assert {"aws_iam_policy", "aws_iam_role_policy", "aws_kms_key", "aws_sns_topic_policy", "aws_sqs_queue_policy"} <= linted
     boundary = [a for docs in documents.values() for a in docs if a.endswith("aws_iam_policy.boundary[0]")]
     assert boundary, "the permissions boundary is not linted"
 

@@ -1,9 +1,11 @@
-"""Alert: EventBridge rule, KMS-encrypted SNS topic and their policies, read from the plan.
+"""Alert: EventBridge rule, KMS-encrypted SNS topic, dead-letter queue, alarm and their policies, read from the plan.
 
 Expectations follow the EventBridge event AWS Config emits (source aws.config, detail-type
 "Config Rules Compliance Change", detail.configRuleName, detail.newEvaluationResult.complianceType,
-detail.resourceId) and the rule that an encrypted topic only receives EventBridge deliveries when its
-customer-managed key lets events.amazonaws.com use it.
+detail.resourceId); the rule that an encrypted topic or queue only receives EventBridge deliveries when
+its customer-managed key lets events.amazonaws.com use it; EventBridge's SNS permissions, which take no
+Condition; its dead-letter queue permissions, which name the rule (aws:SourceArn); and its metric
+FailedInvocations, by RuleName.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ALERTS = "module.sns_alerts."
 EXAMPLE_REGION = "eu-west-1"
 COMPLETE_RULE_ARN = f"arn:aws:events:{EXAMPLE_REGION}:{ACCOUNT}:rule/approved-amis-complete-non-compliant"
 COMPLETE_TOPIC_ARN = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-complete-alerts"
+COMPLETE_QUEUE_ARN = f"arn:aws:sqs:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-complete-alerts-dead-letter"
 
 
 def complete(plan_summary) -> PlanSummary:
@@ -77,6 +80,8 @@ def test_target_sends_a_readable_message_to_the_topic(plan_summary) -> None:
     for placeholder in ("<instance>", "<account>", "<region>", "<rule>", "<time>", "<annotation>"):
         assert placeholder in message
     assert "NON_COMPLIANT" in message
+    # AWS does not document what the managed rule writes there: it is labelled as Config's, not as the AMI.
+    assert "Config's annotation: <annotation>" in message and "AMI: <annotation>" not in message
 
 
 def test_target_is_the_created_topic(plan_summary) -> None:
@@ -107,16 +112,17 @@ def test_key_policy_lets_eventbridge_use_the_key_and_the_account_administer_it(p
     assert admin["Action"] == "kms:*"
 
 
-def test_topic_policy_allows_only_this_rule_to_publish_and_denies_plain_http(plan_summary) -> None:
+def test_topic_policy_lets_eventbridge_publish_without_a_condition_and_denies_plain_http(plan_summary) -> None:
+    """EventBridge takes no Condition in SNS topic policies (EventBridge User Guide, Amazon SNS permissions):
+    an aws:SourceArn condition would refuse every alert."""
     policy = complete(plan_summary).policy(ALERTS + "aws_sns_topic_policy.this[0]")
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    assert statements["AllowPublishFromTheComplianceRule"] == {
-        "Sid": "AllowPublishFromTheComplianceRule",
+    assert statements["AllowPublishFromEventBridge"] == {
+        "Sid": "AllowPublishFromEventBridge",
         "Effect": "Allow",
         "Principal": {"Service": "events.amazonaws.com"},
         "Action": "sns:Publish",
         "Resource": COMPLETE_TOPIC_ARN,
-        "Condition": {"ArnEquals": {"aws:SourceArn": COMPLETE_RULE_ARN}},
     }
     assert statements["DenyInsecureTransport"] == {
         "Sid": "DenyInsecureTransport",
@@ -127,6 +133,62 @@ def test_topic_policy_allows_only_this_rule_to_publish_and_denies_plain_http(pla
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
     assert len(statements) == 2
+
+
+################################################################################
+# Dead-letter queue and alarm
+################################################################################
+
+
+def test_undelivered_alerts_go_to_a_dead_letter_queue_encrypted_with_the_topic_key(plan_summary) -> None:
+    plan = complete(plan_summary)
+    target = module_resource_config(plan, ["approved_amis", "sns_alerts"], "aws_cloudwatch_event_target.this")
+    (dead_letter,) = target["expressions"]["dead_letter_config"]
+    assert "aws_sqs_queue.dead_letter[0].arn" in dead_letter["arn"]["references"]
+    queue = module_resource_config(plan, ["approved_amis", "sns_alerts"], "aws_sqs_queue.dead_letter")
+    assert "aws_kms_key.this[0].arn" in queue["expressions"]["kms_master_key_id"]["references"]
+    values = by_suffix(plan, ALERTS + "aws_sqs_queue.dead_letter[0]")
+    assert values["name"] == "approved-amis-complete-alerts-dead-letter"
+    assert values["fifo_queue"] is False  # EventBridge takes standard queues only
+    assert values["message_retention_seconds"] == 1209600
+
+
+def test_dead_letter_queue_policy_lets_only_this_rule_send(plan_summary) -> None:
+    policy = complete(plan_summary).policy(ALERTS + "aws_sqs_queue_policy.dead_letter[0]")
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["AllowUndeliveredAlertsFromTheComplianceRule"] == {
+        "Sid": "AllowUndeliveredAlertsFromTheComplianceRule",
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "sqs:SendMessage",
+        "Resource": COMPLETE_QUEUE_ARN,
+        "Condition": {"ArnEquals": {"aws:SourceArn": COMPLETE_RULE_ARN}},
+    }
+    assert statements["DenyInsecureTransport"]["Effect"] == "Deny"
+    assert statements["DenyInsecureTransport"]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert len(statements) == 2
+
+
+def test_alarm_on_failed_deliveries_of_the_rule_notifies_its_own_actions(plan_summary) -> None:
+    pager = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:on-call"
+    plan = plan_summary(EXAMPLES / "complete", alert_delivery_alarm_actions=[pager])
+    alarm = by_suffix(plan, ALERTS + "aws_cloudwatch_metric_alarm.failed_invocations[0]")
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Events", "FailedInvocations", "Sum")
+    assert alarm["dimensions"] == {"RuleName": "approved-amis-complete-non-compliant"}
+    assert (alarm["comparison_operator"], alarm["threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["treat_missing_data"] == "notBreaching"
+    assert alarm["alarm_actions"] == [pager]
+    assert pager not in json.dumps(complete(plan_summary).values)  # the default: no action
+
+
+def test_existing_topic_keeps_a_dead_letter_queue_with_sqs_owned_encryption(plan_summary) -> None:
+    plan = plan_summary(REPO_ROOT, **AUTOMATIC)
+    queue = plan.values[ALERTS + "aws_sqs_queue.dead_letter[0]"]
+    assert queue["sqs_managed_sse_enabled"] is True
+    assert queue.get("kms_master_key_id") in (None, "")
+    policy = plan.policy(ALERTS + "aws_sqs_queue_policy.dead_letter[0]")
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":rule/guard-auto-non-compliant")
 
 
 def test_subscriptions_come_from_the_input(plan_summary) -> None:

@@ -30,6 +30,9 @@ ALERTS = {
     "aws_sns_topic_subscription": 2,
     "aws_cloudwatch_event_rule": 1,
     "aws_cloudwatch_event_target": 1,
+    "aws_sqs_queue": 1,
+    "aws_sqs_queue_policy": 1,
+    "aws_cloudwatch_metric_alarm": 1,
 }
 REMEDIATION_CONFIGURATIONS = {"aws_config_remediation_configuration": 2}
 REMEDIATION = {"aws_iam_role": 1, "aws_iam_role_policy": 1, **REMEDIATION_CONFIGURATIONS}

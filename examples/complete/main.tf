@@ -53,6 +53,8 @@ module "approved_amis" {
   create_sns_alerts                   = true
   sns_kms_key_deletion_window_in_days = 7
   sns_subscriptions                   = [{ protocol = "email", endpoint = "secops@example.com" }]
+  # Undelivered alerts wait in a dead-letter queue; this alarm says that they do.
+  sns_failed_invocations_alarm_actions = var.alert_delivery_alarm_actions
 
   create_ssm_remediation               = true
   create_ssm_remediation_configuration = var.create_ssm_remediation_configuration

@@ -9,3 +9,9 @@ variable "create_ssm_remediation_configuration" {
   type        = bool
   default     = true
 }
+
+variable "alert_delivery_alarm_actions" {
+  description = "ARNs (an on-call SNS topic, for example) told when EventBridge cannot deliver an alert to the alerts topic."
+  type        = list(string)
+  default     = []
+}

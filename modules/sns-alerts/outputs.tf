@@ -30,3 +30,22 @@ output "event_rule_name" {
   description = "Name of the EventBridge rule; null when create = false."
   value       = try(aws_cloudwatch_event_rule.this[0].name, null)
 }
+
+################################################################################
+# Dead-letter queue and alarm
+################################################################################
+
+output "dead_letter_queue_arn" {
+  description = "ARN of the SQS queue that keeps the alerts EventBridge could not deliver; null when create = false."
+  value       = try(aws_sqs_queue.dead_letter[0].arn, null)
+}
+
+output "dead_letter_queue_url" {
+  description = "URL of the dead-letter queue; null when create = false."
+  value       = try(aws_sqs_queue.dead_letter[0].id, null)
+}
+
+output "failed_invocations_alarm_arn" {
+  description = "ARN of the CloudWatch alarm on the rule's FailedInvocations; null when create = false."
+  value       = try(aws_cloudwatch_metric_alarm.failed_invocations[0].arn, null)
+}

@@ -45,7 +45,7 @@ variable "config_rule_names" {
 ################################################################################
 
 variable "topic_arn" {
-  description = "Existing SNS topic to publish to instead of creating one (with its KMS key). Its policy must let events.amazonaws.com publish from the event_rule_arn output, and its key must let EventBridge use it."
+  description = "Existing SNS topic to publish to instead of creating one (with its KMS key). Its policy must let events.amazonaws.com publish (EventBridge supports no Condition in SNS topic policies), and its key must let EventBridge use it."
   type        = string
   default     = null
 
@@ -87,5 +87,36 @@ variable "subscriptions" {
   validation {
     condition     = length(distinct([for s in var.subscriptions : "${s.protocol}:${s.endpoint}"])) == length(var.subscriptions)
     error_message = "subscriptions lists the same protocol and endpoint twice: list each subscriber once."
+  }
+}
+
+################################################################################
+# Dead-letter queue and alarm
+################################################################################
+
+variable "dead_letter_queue_message_retention_seconds" {
+  description = "Seconds the dead-letter queue keeps the alerts EventBridge could not deliver (60 to 1209600, 14 days)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dead_letter_queue_message_retention_seconds >= 60 && var.dead_letter_queue_message_retention_seconds <= 1209600 && floor(var.dead_letter_queue_message_retention_seconds) == var.dead_letter_queue_message_retention_seconds
+    error_message = "dead_letter_queue_message_retention_seconds must be a whole number of seconds from 60 to 1209600 (14 days), the range Amazon SQS accepts."
+  }
+}
+
+variable "failed_invocations_alarm_actions" {
+  description = "ARNs notified when EventBridge fails to deliver an alert (the CloudWatch alarm on the rule's FailedInvocations), for example an SNS topic other than the alerts topic. Empty: the alarm only shows in CloudWatch."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.failed_invocations_alarm_actions : can(regex("^arn:aws[a-z-]*:[a-z0-9-]+:", arn))])
+    error_message = "failed_invocations_alarm_actions must hold ARNs, such as \"arn:aws:sns:eu-west-1:123456789012:ops-pager\"."
+  }
+
+  validation {
+    condition     = length(var.failed_invocations_alarm_actions) <= 5
+    error_message = "failed_invocations_alarm_actions may name at most 5 actions, the limit of a CloudWatch alarm."
   }
 }

@@ -1,9 +1,23 @@
 """One verdict per AMI use, with the semantics of the module's IAM policy (policies/approved-amis.json.tftpl).
 
-The policy allows a launch when the image's tag `tag_key` equals one of `tag_values` (StringEquals:
-case-sensitive), or `ec2:ImageID` is one of `ami_ids`, or `ec2:Owner` is one of `owners`.
-What the policy cannot see, the audit cannot vouch for: a missing image, an image that is not
-available, and an image shared from another account, whose tags are invisible here, are `unknown`.
+The policy allows a launch when the image's tag `tag_key` equals one of `tag_values`, or `ec2:ImageID` is
+one of `ami_ids`, or `ec2:Owner` is one of `owners`. It reads the tag as IAM reads a condition:
+
+- The key is matched without regard to letter case, the value exactly. IAM User Guide, "IAM JSON policy
+  elements: Condition": "Context key names are not case-sensitive. For example, including the
+  aws:SourceIP context key is equivalent to testing for AWS:SourceIp. Case-sensitivity of context key
+  values depends on the condition operator that you use." The tag key is part of the context key name
+  (`ec2:ResourceTag/Environment`); the values are compared with StringEquals, which is case-sensitive.
+  An image may carry two keys that differ only in case (EC2 tag keys are case-sensitive), and AWS does not
+  say which of them IAM reads: that image is `unknown`.
+- Only the tags visible in the launching account count. EC2 User Guide, "Tag your Amazon EC2 resources":
+  "When you tag public or shared resources, the tags you assign are available only to your AWS account;
+  no other AWS account will have access to those tags." An AMI owned by another account (shared or
+  public) is approved by the tags this account set on it, its ID or its owner, like any other, and
+  DescribeImages, called in this account, returns exactly those tags.
+
+What the policy cannot see, the audit cannot vouch for: a missing image or one that is not available is
+`unknown`.
 """
 
 from __future__ import annotations
@@ -41,32 +55,41 @@ def classify(ami_id: str, image: Image | None, rule: ApprovalRule, account_id: s
     owner = next((o for o in (image.owner_id, image.owner_alias) if o and o in rule.owners), None)
     if owner is not None:
         return Classification(Verdict.APPROVED, f"approved by owner {owner}")
-    if image.owner_id != account_id:
-        return Classification(
-            Verdict.UNKNOWN,
-            f"shared from account {image.owner_id or 'unknown'}"
-            f"{f' ({image.owner_alias})' if image.owner_alias else ''}: its tags are not visible in this "
-            "account, so the tag cannot approve it; approve it by ID or owner",
-        )
-    return _classify_by_tag(image, rule)
+    result = _classify_by_tag(image, rule)
+    if result.verdict is Verdict.UNAPPROVED and image.owner_id != account_id:
+        return Classification(Verdict.UNAPPROVED, f"{result.reason}; {_owned_elsewhere(image)}")
+    return result
+
+
+def _owned_elsewhere(image: Image) -> str:
+    alias = f" ({image.owner_alias})" if image.owner_alias else ""
+    kind = "public AMI" if image.public else "AMI"
+    return (
+        f"{kind} owned by account {image.owner_id or 'unknown'}{alias}, whose tags are not visible in this "
+        "account: an AMI publisher tags it here, or approve it by approved_ami_owners / approved_ami_ids "
+        "(--owner / --ami-id)"
+    )
 
 
 def _classify_by_tag(image: Image, rule: ApprovalRule) -> Classification:
+    keys = [key for key in image.tags if key.lower() == rule.tag_key.lower()]
+    if not keys:
+        return Classification(Verdict.UNAPPROVED, f"tag {rule.tag_key} missing")
+    if len(keys) > 1:
+        return Classification(
+            Verdict.UNKNOWN,
+            f"tag keys {' and '.join(sorted(keys))} differ only in letter case: IAM matches keys without "
+            "regard to case and AWS does not document which one it reads; keep one",
+        )
+    (key,) = keys
+    value = image.tags[key]
     allowed = " or ".join(rule.tag_values)
-    if rule.tag_key in image.tags:
-        value = image.tags[rule.tag_key]
-        if value in rule.tag_values:
-            return Classification(Verdict.APPROVED, f"approved by tag {rule.tag_key}={value}")
-        if any(value.lower() == v.lower() for v in rule.tag_values):
-            return Classification(
-                Verdict.UNAPPROVED,
-                f"tag {rule.tag_key}={value} differs in letter case from {allowed} (values are case-sensitive)",
-            )
-        return Classification(Verdict.UNAPPROVED, f"tag {rule.tag_key}={value} is not {allowed}")
-    near = next((key for key in image.tags if key.lower() == rule.tag_key.lower()), None)
-    if near is not None:
+    if value in rule.tag_values:
+        note = "" if key == rule.tag_key else f" (key matched without regard to case, as IAM matches {rule.tag_key})"
+        return Classification(Verdict.APPROVED, f"approved by tag {key}={value}{note}")
+    if any(value.lower() == v.lower() for v in rule.tag_values):
         return Classification(
             Verdict.UNAPPROVED,
-            f"tag key {near} differs in letter case from {rule.tag_key} (keys are matched exactly)",
+            f"tag {key}={value} differs in letter case from {allowed} (values are case-sensitive)",
         )
-    return Classification(Verdict.UNAPPROVED, f"tag {rule.tag_key} missing")
+    return Classification(Verdict.UNAPPROVED, f"tag {key}={value} is not {allowed}")

@@ -218,7 +218,8 @@ SARIF_RULES: dict[Verdict, dict[str, Any]] = {
         "shortDescription": {"text": "EC2 launch from an AMI whose approval cannot be decided"},
         "fullDescription": {
             "text": "The AMI is known only after apply, not found (deregistered or never existed), not available, "
-            "or shared from another account whose tags are invisible here."
+            "or tagged with two approval keys that differ only in letter case, of which AWS does not say "
+            "which one IAM reads."
         },
         "help": {
             "text": "Make the AMI known at plan time (a data source or a variable), or approve it by ID or owner."

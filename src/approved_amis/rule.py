@@ -17,8 +17,9 @@ class RuleError(ValueError):
 
 @dataclass(frozen=True)
 class ApprovalRule:
-    """An AMI is approved when its tag `tag_key` has one of `tag_values` (case-sensitive), or its ID is
-    in `ami_ids`, or its owner (account ID, or the alias "amazon" / "aws-marketplace") is in `owners`."""
+    """An AMI is approved when its tag `tag_key` (key in any letter case, as IAM matches condition keys)
+    has one of `tag_values` (case-sensitive), or its ID is in `ami_ids`, or its owner (account ID, or the
+    alias "amazon" / "aws-marketplace") is in `owners`."""
 
     tag_key: str
     tag_values: tuple[str, ...]
