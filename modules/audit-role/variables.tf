@@ -62,7 +62,8 @@ variable "external_id" {
   default     = null
 
   validation {
-    condition     = var.external_id == null || can(regex("^[\\w+=,.@:/-]{2,1224}$", var.external_id))
+    # Length apart: RE2 allows at most 1000 repetitions.
+    condition     = var.external_id == null || (length(coalesce(var.external_id, "-")) >= 2 && length(coalesce(var.external_id, "-")) <= 1224 && can(regex("^[\\w+=,.@:/-]+$", coalesce(var.external_id, "-"))))
     error_message = "external_id must be null or 2 to 1224 letters, digits or +=,.@:/_-."
   }
 }
