@@ -1,6 +1,6 @@
 """`approved-amis audit --organization` against a moto server holding an organization, over HTTP.
 
-The emulator holds the management account and five members: three with the audit role and a fleet in
+The emulator holds the management account and four members: two with the audit role and a fleet in
 two regions, one without the role, one closed (SUSPENDED). The audit role is created by
 modules/audit-role, applied with Terraform in one member and copied (same policy) to the others; then
 the emulator enforces IAM, so the scan succeeds only with the permissions the module grants.
@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ REGIONS = ("us-east-1", "eu-west-1")
 ROLE = "ApprovedAmisAudit"
 CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "audit_fleet.yaml").read_text())
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
-AUDITED = ("dev", "prod", "sandbox")  # members with the audit role and a fleet in each region
+AUDITED = ("dev", "prod")  # members with the audit role and a fleet in each region
 
 
 @dataclass
@@ -89,8 +90,8 @@ def org(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Ite
         organizations.create_organization(FeatureSet="ALL")
         accounts: dict[str, str] = {}
         for name in (*AUDITED, "legacy", "closed"):
-            # dev gets the role from the module; prod and sandbox are created with it; legacy never has it.
-            role = ROLE if name in ("prod", "sandbox") else "OrganizationAccountAccessRole"
+            # dev gets the role from the module; prod is created with it; legacy never has it.
+            role = ROLE if name == "prod" else "OrganizationAccountAccessRole"
             status = organizations.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=role)
             accounts[name] = status["CreateAccountStatus"]["AccountId"]
         organizations.close_account(AccountId=accounts["closed"])
@@ -104,10 +105,9 @@ def org(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Ite
         dev = _member_credentials(url, accounts["dev"])
         _apply_audit_role(url, dev, tf_env, tmp_path_factory.mktemp("audit-role") / "root")
         policy = _client(url, "iam", dev).get_role_policy(RoleName=ROLE, PolicyName="approved-amis-audit")
-        for name in ("prod", "sandbox"):
-            _client(url, "iam", _member_credentials(url, accounts[name])).put_role_policy(
-                RoleName=ROLE, PolicyName="approved-amis-audit", PolicyDocument=json.dumps(policy["PolicyDocument"])
-            )
+        _client(url, "iam", _member_credentials(url, accounts["prod"])).put_role_policy(
+            RoleName=ROLE, PolicyName="approved-amis-audit", PolicyDocument=json.dumps(policy["PolicyDocument"])
+        )
 
         iam = _client(url, "iam")
         iam.create_user(UserName="auditor")
@@ -216,15 +216,16 @@ def test_missing_role_and_closed_account(
     )
     counts = {v: sum(1 for f in findings if f["verdict"] == v) for v in ("approved", "unapproved", "unknown")}
     assert audit.stderr.splitlines()[-1] == (
-        f"3 of 4 accounts, 6 of 8 account regions scanned, {len(findings)} AMI uses: {counts['approved']} approved, "
+        f"2 of 3 accounts, 4 of 6 account regions scanned, {len(findings)} AMI uses: {counts['approved']} approved, "
         f"{counts['unapproved']} unapproved, {counts['unknown']} unknown; skipped (not active): {closed} (SUSPENDED); "
         f"partial scan, failed: {legacy}"
     )
 
 
 def test_table_groups_by_account_and_csv_names_it(env: dict[str, str], org: Organization) -> None:
+    """Two accounts through one worker: an account's regions wait for the worker its set-up held."""
     accounts = ",".join(org.accounts[name] for name in ("prod", "dev"))
-    table = audit_org(env, "--accounts", accounts)
+    table = audit_org(env, "--accounts", accounts, "--max-workers", "1")
     assert table.returncode == 1, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0].split() == ["RESOURCE", "REGION", "AMI", "VERDICT", "REASON"]
@@ -246,18 +247,18 @@ def test_table_groups_by_account_and_csv_names_it(env: dict[str, str], org: Orga
     assert {row["account_id"] for row in rows} == {org.accounts["prod"], org.accounts["dev"]}
 
 
-def test_enabled_regions_and_one_worker(env: dict[str, str], org: Organization) -> None:
+def test_enabled_regions(env: dict[str, str], org: Organization) -> None:
     """--regions all: every region DescribeRegions reports enabled in the account's partition (the emulator
-    also lists the China and GovCloud ones), scanned one at a time."""
-    sandbox = org.accounts["sandbox"]
+    also lists the China and GovCloud ones)."""
+    prod = org.accounts["prod"]
     result = run_cli(
-        env, "audit", "--organization", "--role-name", ROLE, "--accounts", sandbox, "--regions", "all",
-        "--max-workers", "1", *RULE, "--format", "json",
+        env, "audit", "--organization", "--role-name", ROLE, "--accounts", prod, "--regions", "all",
+        *RULE, "--format", "json",
     )  # fmt: skip
     assert result.returncode == 1, result.stderr
     enabled = [
         r["RegionName"]
-        for r in _client(org.url, "ec2", _member_credentials_enforced(org, sandbox)).describe_regions()["Regions"]
+        for r in _client(org.url, "ec2", _member_credentials_enforced(org, prod)).describe_regions()["Regions"]
         if r["OptInStatus"] != "not-opted-in" and not r["RegionName"].startswith(("cn-", "us-gov-"))
     ]
     assert f"1 of 1 accounts, {len(enabled)} of {len(enabled)} account regions scanned" in result.stderr
@@ -301,6 +302,21 @@ def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch
         assert identity["Arn"].endswith(f":assumed-role/{ROLE}/{aws.ROLE_SESSION_NAME}")
     finally:
         del os.environ["AWS_ENDPOINT_URL"]
+
+
+def test_progress_counts_accounts_on_a_terminal_only() -> None:
+    from approved_amis.classify import Verdict
+    from approved_amis.organization import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        progress = Progress(stream, total=2)
+        progress.add(Counter({Verdict.APPROVED: 2, Verdict.UNAPPROVED: 1}), account_done=True)
+        progress.clear()
+        assert ("accounts 1/2 done, 3 AMI uses, 1 unapproved" in stream.getvalue()) is shown
 
 
 ################################################################################
