@@ -49,7 +49,6 @@ resource "aws_iam_role" "this" {
   count = var.create ? 1 : 0
 
   name                 = var.role_name
-  path                 = var.path
   description          = "Read-only: lets approved-amis audit list the AMIs this account launches from."
   assume_role_policy   = jsonencode(local.trust_policy)
   max_session_duration = var.max_session_duration

@@ -29,17 +29,6 @@ variable "role_name" {
   }
 }
 
-variable "path" {
-  description = "IAM path of the role; the audit builds the role ARN without a path, so keep \"/\" unless the caller's --role-name includes it."
-  type        = string
-  default     = "/"
-
-  validation {
-    condition     = can(regex("^/([\\x21-\\x7E]{0,510}/)?$", var.path))
-    error_message = "path must start and end with / (\"/\" or \"/audit/\"), at most 512 printable ASCII characters."
-  }
-}
-
 variable "trusted_principal_arns" {
   description = "ARNs of the principals that run the audit and may assume the role: the auditor's role or user in the management or delegated account (arn:<partition>:iam::<12 digits>:role/NAME, user/NAME or root). At least one."
   type        = list(string)
