@@ -265,6 +265,24 @@ def test_enabled_regions(env: dict[str, str], org: Organization) -> None:
     assert {f["region"] for f in json.loads(result.stdout)} == set(REGIONS)
 
 
+def test_a_failing_region_is_listed_and_the_rest_reported(env: dict[str, str], org: Organization) -> None:
+    """A region of another partition, where the account's credentials are not valid (as in a region the
+    account has not enabled): its error names the account and region, the other region is reported."""
+    prod = org.accounts["prod"]
+    result = run_cli(
+        env, "audit", "--organization", "--role-name", ROLE, "--accounts", prod, "--regions", "us-east-1,cn-north-1",
+        *RULE, "--format", "json",
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    assert {(f["account_id"], f["region"]) for f in json.loads(result.stdout)} == {(prod, "us-east-1")}
+    assert len(errors(result)) == 1
+    assert errors(result)[0].startswith(f"approved-amis: error: account {prod}: region cn-north-1: ")
+    assert "AuthFailure" in errors(result)[0]
+    summary = result.stderr.splitlines()[-1]
+    assert summary.startswith("1 of 1 accounts, 1 of 2 account regions scanned, ")
+    assert summary.endswith(f"; partial scan, failed: {prod}/cn-north-1")
+
+
 def _member_credentials_enforced(org: Organization, account_id: str) -> dict[str, str]:
     sts = _client(org.url, "sts", {"aws_access_key_id": org.caller["AWS_ACCESS_KEY_ID"],
                                    "aws_secret_access_key": org.caller["AWS_SECRET_ACCESS_KEY"]})  # fmt: skip
@@ -277,7 +295,8 @@ def _member_credentials_enforced(org: Organization, account_id: str) -> dict[str
 
 
 def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The account session assumes the role again once its credentials near expiry."""
+    """The account session assumes the role (with the external ID and the tool's session name) on first
+    use, and again once its credentials near expiry."""
     import botocore.credentials
 
     from approved_amis import aws
@@ -287,9 +306,12 @@ def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch
         aws_secret_access_key=org.caller["AWS_SECRET_ACCESS_KEY"],
         region_name="us-east-1",
     )
+    calls: list[dict[str, Any]] = []
+    source.events.register("provide-client-params.sts.AssumeRole", lambda params, **_: calls.append(dict(params)))
     os.environ["AWS_ENDPOINT_URL"] = org.url
     try:
-        session = aws.assumed_session(source, aws.role_arn("aws", org.accounts["prod"], ROLE), "us-east-1")
+        arn = aws.role_arn("aws", org.accounts["prod"], ROLE)
+        session = aws.assumed_session(source, arn, "us-east-1", external_id="approved-amis")
         credentials = session.get_credentials()
         first = credentials.get_frozen_credentials().access_key
         # 47 minutes on: the one-hour credentials are within the 15 minutes in which botocore renews them.
@@ -298,6 +320,8 @@ def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch
         monkeypatch.setattr(credentials, "_time_fetcher", botocore.credentials._local_now)
         second = credentials.get_frozen_credentials().access_key
         assert first != second
+        asked = {"RoleArn": arn, "RoleSessionName": aws.ROLE_SESSION_NAME, "ExternalId": "approved-amis"}
+        assert calls == [asked, asked]
         identity = aws.client(session, "sts", "us-east-1").get_caller_identity()
         assert identity["Arn"].endswith(f":assumed-role/{ROLE}/{aws.ROLE_SESSION_NAME}")
     finally:

@@ -284,7 +284,7 @@ def summary(results: list[AccountResult], skipped: list[tuple[Account, str]]) ->
     counts: Counter[Verdict] = Counter()
     for result in results:
         counts.update(result.counts)
-    ok_accounts = sum(1 for r in results if r.error is None and not r.failed_regions)
+    scanned_accounts = sum(1 for r in results if r.scanned_regions)
     regions = sum(len(r.regions) for r in results)
     scanned = sum(r.scanned_regions for r in results)
     failed: list[str] = []
@@ -294,7 +294,7 @@ def summary(results: list[AccountResult], skipped: list[tuple[Account, str]]) ->
         else:
             failed.extend(f"{r.account.id}/{region}" for region in r.failed_regions)
     line = (
-        f"{ok_accounts} of {len(results)} accounts, {scanned} of {regions} account regions scanned, "
+        f"{scanned_accounts} of {len(results)} accounts, {scanned} of {regions} account regions scanned, "
         f"{verdict_summary(counts)}"
     )
     if skipped:
