@@ -353,6 +353,7 @@ def test_progress_counts_accounts_on_a_terminal_only() -> None:
     [
         (["--organization", *RULE, "--regions", "us-east-1"], "--organization needs --role-name"),
         (["--role-name", ROLE, *RULE, "--regions", "us-east-1"], "--role-name needs --organization"),
+        ([*RULE, "--regions", "us-east-1", "--max-workers", "2"], "--max-workers needs --organization"),
         (["--organization", "--role-name", "bad role", *RULE, "--regions", "us-east-1"], "not an IAM role name"),
         (["--organization", "--role-name", ROLE, "--accounts", "12345", *RULE, "--regions", "us-east-1"], "'12345' is not a 12-digit"),
         (["--organization", "--role-name", ROLE, "--accounts", "999999999999", *RULE, "--regions", "us-east-1"], "--accounts: not in this organization: 999999999999"),
@@ -360,7 +361,7 @@ def test_progress_counts_accounts_on_a_terminal_only() -> None:
         (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1,xx-east-9"], "unknown region 'xx-east-9'"),
         (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1", "--max-workers", "0"], "--max-workers: give 1 to"),
     ],
-    ids=["no-role", "role-alone", "bad-role", "bad-account", "unknown-account", "region-twice", "unknown-region", "zero-workers"],
+    ids=["no-role", "role-alone", "workers-alone", "bad-role", "bad-account", "unknown-account", "region-twice", "unknown-region", "zero-workers"],
 )  # fmt: skip
 def test_usage_error(args: list[str], message: str, env: dict[str, str]) -> None:
     result = run_cli(env, "audit", *args)

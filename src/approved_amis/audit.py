@@ -222,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
             ("--accounts", args.accounts),
             ("--exclude-accounts", args.exclude_accounts),
             ("--external-id", args.external_id),
+            ("--max-workers", args.max_workers),
         )
         if value is not None
     ]
@@ -247,7 +248,8 @@ def run(args: argparse.Namespace) -> int:
         raise aws.UsageError(f"--role-name: {args.role_name!r} is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)")
     if args.external_id is not None and not organization.EXTERNAL_ID.match(args.external_id):
         raise aws.UsageError("--external-id: 2 to 1224 characters of A-Z a-z 0-9 +=,.@:/_-")
-    if not MAX_ORGANIZATION_WORKERS >= args.max_workers >= 1:
+    workers = DEFAULT_ORGANIZATION_WORKERS if args.max_workers is None else args.max_workers
+    if not MAX_ORGANIZATION_WORKERS >= workers >= 1:
         raise aws.UsageError(f"--max-workers: give 1 to {MAX_ORGANIZATION_WORKERS}")
     only = organization.parse_account_ids(args.accounts, "--accounts") if args.accounts is not None else []
     exclude = (
@@ -267,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     target = organization.Target(session, partition, args.role_name, args.external_id, home, regions)
     writer = make_writer(args.format, sys.stdout, ORGANIZATION_AUDIT_LAYOUT, summary_stream=sys.stderr)
     failing = cli.failing_verdicts(args.fail_on)
-    return run_organization_audit(rule, target, selection, writer, args.max_workers, failing, sys.stderr)
+    return run_organization_audit(rule, target, selection, writer, workers, failing, sys.stderr)
 
 
 def add_organization_arguments(parser: argparse.ArgumentParser) -> None:
@@ -284,7 +286,6 @@ def add_organization_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-workers",
         type=int,
-        default=DEFAULT_ORGANIZATION_WORKERS,
         metavar="N",
         help=f"account x region scans at once (default {DEFAULT_ORGANIZATION_WORKERS}, at most "
         f"{MAX_ORGANIZATION_WORKERS}); accounts in flight at most N",
