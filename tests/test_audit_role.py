@@ -2,7 +2,8 @@
 
 That the role's permissions are enough is shown where it is applied and used, with IAM enforced
 (tests/test_cli_audit_organization.py); here, that each action is one AWS defines, and that parliament
-(AWS's Service Authorization Reference as it ships it) finds nothing to say about the policy.
+(AWS's Service Authorization Reference as it ships it) finds nothing to say about the policy. Bad inputs:
+tests/contracts/bad_inputs_audit_role.yaml.
 """
 
 from __future__ import annotations
@@ -47,15 +48,3 @@ def test_policy_is_read_only_and_every_action_exists(plan: Any) -> None:
     for action in statement["Action"]:
         assert levels.get(action) in ("List", "Read"), (action, levels.get(action))
     assert analyze_policy_string(json.dumps(document)).findings == []
-
-
-@pytest.mark.parametrize(
-    ("tf_vars", "message"),
-    [
-        ({}, "trusted_principal_arns must name at least one principal"),
-        ({"trusted_principal_arns": [AUDITOR], "role_name": "audit role"}, "role_name must be 1 to 64"),
-    ],
-    ids=["no-principal", "bad-role-name"],
-)
-def test_bad_input_fails_the_plan(tf_vars: dict[str, Any], message: str, plan_error: Callable[..., str]) -> None:
-    assert message in plan_error(MODULE, **tf_vars)
