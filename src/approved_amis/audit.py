@@ -183,7 +183,9 @@ def run_organization_audit(
     """Scan every selected account's regions through its audit role, stream each account's findings as
     one block, print each account or region failure to `err`; the exit code."""
 
-    def scan(region: str, clients: dict[str, Any], account_id: str, emit: Callable[[list[Finding]], None]) -> RegionResult:
+    def scan(
+        region: str, clients: dict[str, Any], account_id: str, emit: Callable[[list[Finding]], None]
+    ) -> RegionResult:
         return scan_region(region, clients, rule, account_id, emit, None, name_account=True)
 
     total = len(selection.accounts)
@@ -279,7 +281,9 @@ def add_organization_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="scan the ACTIVE accounts of the caller's AWS Organization (organizations:ListAccounts)",
     )
-    group.add_argument("--role-name", metavar="ROLE", help="role to assume in each account: arn:<partition>:iam::<account>:role/ROLE")
+    group.add_argument(
+        "--role-name", metavar="ROLE", help="role to assume in each account: arn:<partition>:iam::<account>:role/ROLE"
+    )
     group.add_argument("--accounts", metavar="IDS", help="only these accounts (comma-separated 12-digit IDs)")
     group.add_argument("--exclude-accounts", metavar="IDS", help="all accounts but these (comma-separated)")
     group.add_argument("--external-id", metavar="ID", help="external ID the role's trust policy requires")
