@@ -2,9 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
+C7N_VENV := .venv-c7n
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench docs venv clean
+.PHONY: demo test bench bench-org docs venv clean
 
 demo: $(VENV)/.installed  ## Apply examples/complete to a local AWS emulator and show the guardrails working.
 	$(PY) scripts/demo.py
@@ -14,6 +15,9 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Install pinned requireme
 
 bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider-only floor.
 	$(PY) scripts/bench.py
+
+bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit beside c7n-org run: time, memory, verdicts.
+	$(PY) scripts/bench_org_audit.py --c7n-org $(C7N_VENV)/bin/c7n-org
 
 docs: $(VENV)/.installed  ## Regenerate the inputs/outputs tables in the READMEs.
 	$(PY) scripts/readme_tables.py
@@ -32,5 +36,11 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
 	touch $@
 
+# Cloud Custodian pins its own boto3: own venv, called as a command by the organization benchmark.
+$(C7N_VENV)/.installed: requirements/c7n.txt
+	$(PYTHON) -m venv $(C7N_VENV)
+	$(C7N_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/c7n.txt
+	touch $@
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(C7N_VENV) .cache .pytest_cache

@@ -28,10 +28,10 @@ class Fleet:
     groups: dict[str, str] = field(default_factory=dict)
 
 
-def clients(endpoint: str, region: str) -> tuple[Any, Any]:
-    options = dict(
-        region_name=region, endpoint_url=endpoint, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+def clients(endpoint: str, region: str, credentials: dict[str, str] | None = None) -> tuple[Any, Any]:
+    """EC2 and Auto Scaling clients, in the emulator's default account unless `credentials` name another."""
+    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    options = dict(region_name=region, endpoint_url=endpoint, **keys)
     return boto3.client("ec2", **options), boto3.client("autoscaling", **options)
 
 
@@ -44,8 +44,8 @@ def _instance(ec2: Any, image_id: str) -> str:
     return str(ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"])
 
 
-def seed_fleet(endpoint: str, region: str = "us-east-1") -> Fleet:
-    ec2, autoscaling = clients(endpoint, region)
+def seed_fleet(endpoint: str, region: str = "us-east-1", credentials: dict[str, str] | None = None) -> Fleet:
+    ec2, autoscaling = clients(endpoint, region, credentials)
     fleet = Fleet(region)
     amazon = [image["ImageId"] for image in ec2.describe_images(Owners=["amazon"])["Images"][:3]]
     builder = _instance(ec2, amazon[0])

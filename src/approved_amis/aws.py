@@ -8,7 +8,9 @@ import re
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -148,6 +150,77 @@ def _html_title(message: str) -> str:
     the message itself."""
     title = re.search(r"<title>([^<]*)</title>", message, re.IGNORECASE)
     return title.group(1).strip() if title else message
+
+
+################################################################################
+# Organizations: accounts, roles assumed in them, their enabled regions
+################################################################################
+
+ROLE_SESSION_NAME = "approved-amis-audit"
+ENABLED_OPT_IN_STATUSES = frozenset({"opt-in-not-required", "opted-in"})
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+
+
+def caller_partition(current: boto3.session.Session, region: str) -> tuple[str, str]:
+    """The caller's account ID and partition (`aws`, `aws-cn`, `aws-us-gov`), from GetCallerIdentity."""
+    try:
+        identity = client(current, "sts", region).get_caller_identity()
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(describe_error(error, "cannot identify the AWS account")) from None
+    return str(identity["Account"]), str(identity["Arn"]).split(":")[1]
+
+
+def organization_accounts(current: boto3.session.Session, region: str) -> list[dict[str, str]]:
+    """Every account of the caller's organization (ListAccounts): Id, Name, Status."""
+    try:
+        pages = client(current, "organizations", region).get_paginator("list_accounts").paginate()
+        return [
+            {"Id": str(a["Id"]), "Name": str(a.get("Name", "")), "Status": str(a.get("Status", ""))}
+            for page in pages
+            for a in page["Accounts"]
+        ]
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(describe_error(error, "cannot list the organization's accounts")) from None
+
+
+def role_arn(partition: str, account: str, role_name: str) -> str:
+    return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+
+def assumed_session(
+    source: boto3.session.Session, arn: str, region: str, external_id: str | None = None
+) -> boto3.session.Session:
+    """A session acting as role `arn`: AssumeRole on first use, again whenever the credentials near expiry
+    (botocore's refreshable credentials), so that a scan may outlive one set of credentials."""
+
+    def sts_client(service: str, **credentials: Any) -> Any:
+        return source.client(service, region_name=region, config=retry_config(), **credentials)
+
+    extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
+    if external_id:
+        extra["ExternalId"] = external_id
+    source_credentials = source.get_credentials()
+    fetcher = AssumeRoleCredentialFetcher(sts_client, source_credentials, arn, extra_args=extra)
+    credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
+    core = botocore.session.Session()
+    # Service models are loaded once, not once per account.
+    core.register_component("data_loader", source._session.get_component("data_loader"))
+    core._credentials = credentials  # botocore has no public setter for refreshable credentials
+    core.set_config_variable("region", region)
+    return boto3.session.Session(botocore_session=core)
+
+
+def enabled_regions(current: boto3.session.Session, region: str) -> list[str]:
+    """The regions enabled in the session's account: DescribeRegions, opt-in regions only when opted in,
+    and only those of `region`'s partition (where the account's credentials are valid)."""
+    answer = client(current, "ec2", region).describe_regions(AllRegions=False)
+    partition = current.get_partition_for_region(region)
+    return sorted(
+        str(r["RegionName"])
+        for r in answer["Regions"]
+        if r.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN_STATUSES
+        and current.get_partition_for_region(str(r["RegionName"])) == partition
+    )
 
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")

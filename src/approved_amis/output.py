@@ -22,8 +22,9 @@ class Row(Protocol):
 class Finding:
     """One use of an AMI and its verdict.
 
-    The audit locates a use by `resource_id` and `region`; a plan check by `address`. Location fields
-    left as None are omitted from JSON; `ami_id` is None when the AMI is not known yet.
+    The audit locates a use by `resource_id` and `region` (and `account_id` across an organization); a
+    plan check by `address`. Location fields left as None are omitted from JSON; `ami_id` is None when
+    the AMI is not known yet.
     """
 
     resource_type: str
@@ -33,9 +34,12 @@ class Finding:
     resource_id: str | None = None
     region: str | None = None
     address: str | None = None
+    account_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
+        if self.account_id is not None:
+            row["account_id"] = self.account_id
         if self.address is not None:
             row["address"] = self.address
         row["resource_type"] = self.resource_type
@@ -79,6 +83,9 @@ class Layout:
 
     columns: tuple[Column, ...]
     csv_fields: tuple[str, ...]
+    # The table starts a new group, under a heading, whenever this field changes from row to row.
+    group_by: str | None = None
+    group_heading: Callable[[dict[str, Any]], str] | None = None
 
 
 AUDIT_LAYOUT = Layout(
@@ -90,6 +97,14 @@ AUDIT_LAYOUT = Layout(
         Column("REASON", field("reason")),
     ),
     csv_fields=AUDIT_FIELDS,
+)
+
+# Across an organization: the same columns, grouped by account (each account's rows come together).
+ORGANIZATION_AUDIT_LAYOUT = Layout(
+    columns=AUDIT_LAYOUT.columns,
+    csv_fields=("account_id", *AUDIT_FIELDS),
+    group_by="account_id",
+    group_heading=lambda row: f"account {row['account_id']}",
 )
 
 
@@ -136,6 +151,7 @@ class TableWriter(Writer):
     def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
         super().__init__(stream, layout, stream)
         self._rows = 0
+        self._group: Any = None
 
     def _line(self, cells: list[str]) -> str:
         padded = [cell.ljust(column.width) for cell, column in zip(cells, self.layout.columns)]
@@ -144,6 +160,9 @@ class TableWriter(Writer):
     def _write(self, row: dict[str, Any]) -> None:
         if self._rows == 0:
             print(self._line([column.header for column in self.layout.columns]), file=self.stream)
+        if self.layout.group_by and self.layout.group_heading and row.get(self.layout.group_by) != self._group:
+            self._group = row.get(self.layout.group_by)
+            print(("\n" if self._rows else "") + self.layout.group_heading(row), file=self.stream)
         self._rows += 1
         print(self._line([column.value(row) for column in self.layout.columns]), file=self.stream)
 
