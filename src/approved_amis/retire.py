@@ -7,19 +7,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field as dataclass_field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
-from approved_amis import aws, cli, images
+from approved_amis import aws, cli, fanout, images
 from approved_amis.classify import Classification, Verdict, classify
 from approved_amis.images import Image, Sharing
 from approved_amis.inventory import ACTIVE_INSTANCE_STATES, instance_pages
 from approved_amis.output import Column, Layout, field, make_writer
 from approved_amis.rule import ApprovalRule
 
-MAX_REGION_WORKERS = 4
 DEFAULT_DAYS = 90
 FORMATS = ("table", "json", "csv")
 # Instances that still hold their AMI: the audit's states, plus those shutting down.
@@ -415,8 +413,7 @@ def run(args: argparse.Namespace) -> int:
     regions = aws.check_regions(session, args.region)
     account_id = aws.account_id(session, regions[0])
     clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
-    with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
-        results = list(pool.map(lambda r: region_candidates(r, clients[r], rule, account_id, args), regions))
+    results = fanout.map_regions(lambda r: region_candidates(r, clients[r], rule, account_id, args), regions)
 
     candidates = sorted(
         (c for result in results for c in result.candidates),
