@@ -20,7 +20,7 @@ docs: $(VENV)/.installed  ## Regenerate the inputs/outputs tables in the READMEs
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt pyproject.toml VERSION
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
