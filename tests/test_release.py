@@ -71,3 +71,15 @@ def test_examples_say_they_use_the_local_source() -> None:
         text = main.read_text()
         if re.search(r'source\s*=\s*"\.\./\.\.', text):
             assert REGISTRY_SOURCE in text, f"{main.relative_to(REPO_ROOT)}: say which source users write"
+
+
+def test_every_readme_pins_the_version() -> None:
+    """The example and CLI READMEs show the same release in `version = "..."` and `...@v<version>` pins."""
+    readmes = [*sorted((REPO_ROOT / "examples").glob("*/README.md")), REPO_ROOT / "src" / "approved_amis" / "README.md"]
+    pins = []
+    for readme in readmes:
+        text = readme.read_text()
+        pins += [(readme.name, p) for p in re.findall(r'^\s*version\s*=\s*"([^"]+)"', text, flags=re.MULTILINE)]
+        pins += [(readme.name, p) for p in re.findall(r"terraform-aws-approved-amis@v([0-9][^\s\"]*)", text)]
+    assert len(pins) >= len(readmes)
+    assert {p for _, p in pins} == {VERSION}, pins
