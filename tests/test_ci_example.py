@@ -141,8 +141,8 @@ def test_upload_runs_after_a_failed_check() -> None:
 
 
 def readme_section() -> str:
-    text = (REPO_ROOT / "README.md").read_text()
-    assert README_SECTION in text, f"README lacks the section {README_SECTION!r}"
+    text = (REPO_ROOT / "src" / "approved_amis" / "README.md").read_text()
+    assert README_SECTION in text, f"the CLI's README lacks the section {README_SECTION!r}"
     section = text.split(README_SECTION, 1)[1]
     return section.split("\n## ", 1)[0]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -79,3 +80,15 @@ def test_the_final_error_names_the_endpoint_variable(monkeypatch) -> None:
     assert message.startswith("cannot identify the AWS account: cannot reach the endpoint (AWS_ENDPOINT_URL=http://127.0.0.1:9)")
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     assert "AWS_ENDPOINT_URL" not in aws.describe_error(EndpointConnectionError(endpoint_url="https://x/"), "c")
+
+
+def test_the_cli_checks_ids_and_owners_with_the_module_s_own_patterns() -> None:
+    """The patterns in rule.py are the regexes of the module's approved_ami_ids / approved_ami_owners validations."""
+    from approved_amis import rule
+
+    variables = (REPO_ROOT / "modules" / "approval-rule" / "variables.tf").read_text()
+    ids = re.search(r'regex\("([^"]+)", id\)', variables)[1]
+    owners = re.search(r'regex\("([^"]+)", owner\)', variables)[1]
+    assert (rule.AMI_ID.pattern, rule.OWNER.pattern) == (ids, owners)
+    limit = re.search(r"length\(var.approved_ami_ids\) <= (\d+) && length\(join\(\",\", var.approved_ami_ids\)\) <= (\d+)", variables)
+    assert (rule.MAX_AMI_IDS, rule.MAX_AMI_IDS_CHARS) == (int(limit[1]), int(limit[2]))

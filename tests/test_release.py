@@ -55,7 +55,7 @@ def test_readme_usage_pins_the_version() -> None:
 def test_ci_and_pre_commit_pins_are_the_release_tag() -> None:
     workflow = yaml.safe_load((REPO_ROOT / "examples" / "ci" / "github-actions.yml").read_text())
     assert workflow["env"]["APPROVED_AMIS"].endswith(f"@v{VERSION}")
-    revs = re.findall(r"^\s*rev:\s*(\S+)", (REPO_ROOT / "README.md").read_text(), flags=re.MULTILINE)
+    revs = re.findall(r"^\s*rev:\s*(\S+)", (REPO_ROOT / "src" / "approved_amis" / "README.md").read_text(), flags=re.MULTILINE)
     assert revs and set(revs) == {f"v{VERSION}"}
 
 
