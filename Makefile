@@ -15,7 +15,7 @@ test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Install pinned requireme
 bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider-only floor.
 	$(PY) scripts/bench.py
 
-docs: $(VENV)/.installed  ## Regenerate the inputs/outputs tables in the READMEs.
+docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
 	$(PY) scripts/readme_tables.py
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
