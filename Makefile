@@ -19,12 +19,12 @@ bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider
 bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit beside c7n-org run: time, memory, verdicts.
 	$(PY) scripts/bench_org_audit.py --c7n-org $(C7N_VENV)/bin/c7n-org
 
-docs: $(VENV)/.installed  ## Regenerate the inputs/outputs tables in the READMEs.
+docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
 	$(PY) scripts/readme_tables.py
 
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml
+$(VENV)/.installed: requirements/dev.txt pyproject.toml VERSION
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .

@@ -209,7 +209,7 @@ variable "create_ssm_remediation" {
 }
 
 variable "create_ssm_remediation_configuration" {
-  description = "With create_ssm_remediation: attach the remediation configuration to the rules. False creates the automation role only; the emulator used by make demo and the tests cannot serve remediation configurations, so they pass false."
+  description = "With create_ssm_remediation: attach the remediation configuration to the Config rules. False creates only the automation role, for an endpoint that does not serve Config remediation configurations or a team that attaches remediation itself."
   type        = bool
   default     = true
 }

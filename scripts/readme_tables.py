@@ -1,6 +1,7 @@
-"""Inputs and outputs tables for the README of the root module and of each submodule.
+"""Requirements, providers, modules, resources, inputs and outputs tables for the README of the root module
+and of each submodule, in the layout of terraform-docs' markdown tables (Required column included).
 
-Reads variables.tf and outputs.tf with python-hcl2 and writes Markdown tables between the markers
+Reads the .tf files with python-hcl2 and writes Markdown tables between the markers
 <!-- BEGIN_TF_DOCS --> and <!-- END_TF_DOCS -->. `--check` exits 1 when a README is out of date.
 """
 
@@ -49,12 +50,77 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _all_blocks(module_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    return [block for path in sorted(module_dir.glob("*.tf")) for block in _blocks(path, kind)]
+
+
+def _typed_blocks(module_dir: Path, kind: str) -> list[tuple[str, str]]:
+    """(type, name) of every resource or data source, in file order."""
+    found = []
+    for path in sorted(module_dir.glob("*.tf")):
+        with path.open() as handle:
+            parsed = hcl2.load(handle)
+        for block in parsed.get(kind, []):
+            for type_name, labels in block.items():
+                found += [(_unquote(type_name), _unquote(label)) for label in labels]
+    return found
+
+
+def _registry_link(type_name: str, kind: str) -> str:
+    provider, _, short = type_name.partition("_")
+    folder = "resources" if kind == "resource" else "data-sources"
+    return f"https://registry.terraform.io/providers/hashicorp/{provider}/latest/docs/{folder}/{short}"
+
+
 def render(module_dir: Path) -> str:
-    lines = ["## Inputs", "", "| Name | Description | Type | Default |", "| --- | --- | --- | --- |"]
+    """The tables terraform-docs' markdown table layout gives: requirements, providers, modules, resources,
+    inputs (with Required) and outputs."""
+    settings: list[dict[str, Any]] = []
+    for path in sorted(module_dir.glob("*.tf")):
+        with path.open() as handle:
+            settings += [_unquote(block) for block in hcl2.load(handle).get("terraform", [])]
+    providers: dict[str, str] = {}
+    required_version = None
+    for block in settings:
+        required_version = block.get("required_version", required_version)
+        for entry in block.get("required_providers", []):
+            providers.update({name: spec.get("version", "n/a") for name, spec in entry.items() if isinstance(spec, dict)})
+
+    lines = ["## Requirements", "", "| Name | Version |", "| --- | --- |"]
+    if required_version:
+        lines.append(f"| terraform | `{_cell(required_version)}` |")
+    lines += [f"| {name} | `{_cell(version)}` |" for name, version in sorted(providers.items())]
+
+    lines += ["", "## Providers", ""]
+    if providers:
+        lines += ["| Name | Version |", "| --- | --- |", *(f"| {n} | `{_cell(v)}` |" for n, v in sorted(providers.items()))]
+    else:
+        lines.append("No providers.")
+
+    modules = _all_blocks(module_dir, "module")
+    lines += ["", "## Modules", ""]
+    if modules:
+        lines += ["| Name | Source | Version |", "| --- | --- | --- |"]
+        lines += [f"| `{name}` | `{body['source']}` | {body.get('version', 'n/a')} |" for name, body in modules]
+    else:
+        lines.append("No modules.")
+
+    lines += ["", "## Resources", ""]
+    resources = [(t, n, "resource") for t, n in _typed_blocks(module_dir, "resource")]
+    resources += [(t, n, "data source") for t, n in _typed_blocks(module_dir, "data")]
+    if resources:
+        lines += ["| Name | Type |", "| --- | --- |"]
+        for type_name, name, kind in sorted(resources, key=lambda r: (r[2] != "resource", r[0], r[1])):
+            lines.append(f"| [{type_name}.{name}]({_registry_link(type_name, 'resource' if kind == 'resource' else 'data')}) | {kind} |")
+    else:
+        lines.append("No resources.")
+
+    lines += ["", "## Inputs", "", "| Name | Description | Type | Default | Required |", "| --- | --- | --- | --- | :---: |"]
     for name, body in _blocks(module_dir / "variables.tf", "variable"):
-        default = json.dumps(body["default"]) if "default" in body else "required"
+        required = "default" not in body
+        default = "n/a" if required else f"`{_cell(json.dumps(body['default']))}`"
         lines.append(
-            f"| `{name}` | {_cell(body.get('description', ''))} | `{_cell(str(body.get('type', 'any')))}` | `{_cell(default)}` |"
+            f"| `{name}` | {_cell(body.get('description', ''))} | `{_cell(str(body.get('type', 'any')))}` | {default} | {'yes' if required else 'no'} |"
         )
     lines += ["", "## Outputs", "", "| Name | Description |", "| --- | --- |"]
     for name, body in _blocks(module_dir / "outputs.tf", "output"):

@@ -141,8 +141,8 @@ def test_upload_runs_after_a_failed_check() -> None:
 
 
 def readme_section() -> str:
-    text = (REPO_ROOT / "README.md").read_text()
-    assert README_SECTION in text, f"README lacks the section {README_SECTION!r}"
+    text = (REPO_ROOT / "src" / "approved_amis" / "README.md").read_text()
+    assert README_SECTION in text, f"the CLI's README lacks the section {README_SECTION!r}"
     section = text.split(README_SECTION, 1)[1]
     return section.split("\n## ", 1)[0]
 
@@ -177,3 +177,78 @@ def test_pre_commit_hook_checks_plan_json_files(runs: Runs) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "unapproved" in result.stdout
+
+
+################################################################################
+# The composite action (action.yml): its run steps, as the runner would run them
+################################################################################
+
+ACTION = REPO_ROOT / "action.yml"
+# Steps the test cannot run: setup-python and the upload are GitHub's; the install step installs this
+# repository, which the test's own environment already has.
+ACTION_NOT_RUN = {"install"}
+_EXPRESSION = re.compile(r"\$\{\{\s*(inputs\.[\w-]+|github\.action_path)\s*\}\}")
+
+
+def run_action(repository: Path, given: dict[str, str], url: str, tmp: Path) -> tuple[dict[str, StepResult], dict[str, str]]:
+    """The action's `run` steps in order with `with:` inputs `given`; each step's results and its outputs."""
+    action = yaml.safe_load(ACTION.read_text())
+    inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()} | given
+
+    def expand(text: str) -> str:
+        return _EXPRESSION.sub(lambda m: str(REPO_ROOT) if m[1] == "github.action_path" else inputs[m[1].split(".", 1)[1]], text)
+
+    results: dict[str, StepResult] = {}
+    outputs: dict[str, str] = {}
+    for step in action["runs"]["steps"]:
+        if "run" not in step or step["id"] in ACTION_NOT_RUN:
+            continue
+        output_file = tmp / f"{step['id']}.output"
+        output_file.write_text("")
+        env = dict(os.environ, **emulator_credentials(url), **{k: expand(str(v)) for k, v in step.get("env", {}).items()})
+        env["GITHUB_OUTPUT"] = str(output_file)
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+        assert "${{" not in step["run"], "inputs reach the script through env, never pasted into it"
+        shell = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+            cwd=repository / expand(step.get("working-directory", ".")),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        results[step["id"]] = StepResult(step["id"], shell.returncode, shell.stdout + shell.stderr)
+        outputs |= dict(line.split("=", 1) for line in output_file.read_text().splitlines() if "=" in line)
+        if shell.returncode != 0:
+            break
+    return results, outputs
+
+
+def test_action_fails_on_unapproved_amis_and_hands_the_sarif_to_the_upload(runs: Runs, tmp_path: Path) -> None:
+    repository, _ = runs.unapproved
+    given = {"plan": "plan.json", "working-directory": "infra", "tag-key": "Environment", "tag-values": "Prod\nStaging\n", "sarif-file": "action.sarif"}
+    results, outputs = run_action(repository, given, runs.url, tmp_path)
+    assert results["check"].code == 1 and outputs["exit-code"] == "1", results["check"].output
+    sarif = Path(outputs["sarif"])
+    assert sarif == repository / "infra" / "action.sarif"
+    records = loader.load_sarif_file(str(sarif)).get_records()
+    assert records and all((repository / record["Location"]).is_file() for record in records)
+
+    action = yaml.safe_load(ACTION.read_text())
+    (upload,) = [s for s in action["runs"]["steps"] if "upload-sarif" in str(s.get("uses", ""))]
+    assert "!cancelled()" in upload["if"] and "steps.check.outputs.sarif" in upload["if"]
+    assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif }}"
+    assert action["outputs"]["exit-code"]["value"] == "${{ steps.check.outputs.exit-code }}"
+
+
+def test_action_passes_a_clean_plan_and_rejects_a_bad_input(runs: Runs, tmp_path: Path) -> None:
+    repository, _ = runs.clean
+    given = {"plan": "plan.json", "working-directory": "infra", "tag-key": "Environment", "tag-values": "Prod"}
+    (tmp_path / "clean").mkdir()
+    results, outputs = run_action(repository, given, runs.url, tmp_path / "clean")
+    assert results["check"].code == 0 and outputs["exit-code"] == "0", results["check"].output
+    bad = given | {"owners": "self"}
+    (tmp_path / "bad").mkdir()
+    results, outputs = run_action(repository, bad, runs.url, tmp_path / "bad")
+    assert results["check"].code == 2 and outputs["exit-code"] == "2" and "sarif" not in outputs
+    assert "--owner 'self' is not an AMI owner" in results["check"].output

@@ -15,10 +15,22 @@ BLOCKS = re.findall(r"```hcl\n(.*?)```", (REPO_ROOT / "README.md").read_text(), 
 USAGE_BLOCKS = [block for block in BLOCKS if re.search(r'^module "', block, flags=re.MULTILINE)]
 
 
+REGISTRY_SOURCE = "your-org/approved-amis/aws"
+
+
 def local_source(source: str) -> str:
     """This checkout in place of the published source; a `//modules/<name>` suffix keeps its submodule."""
     submodule = re.search(r"(?<!:)//(modules/[^?]+)", source)
     return repository_source(REPO_ROOT / submodule.group(1) if submodule else REPO_ROOT)
+
+
+def local_config(block: str) -> str:
+    """The block as it plans here: registry sources become this checkout, their `version` pins go (Terraform
+    accepts `version` only with a registry source; tests/test_release.py checks the pins)."""
+    for source in re.findall(r'^\s*source\s*=\s*"([^"]+)"', block, flags=re.MULTILINE):
+        assert source.split("//")[0] == REGISTRY_SOURCE, f"usage blocks name the registry source, not {source}"
+    config = re.sub(r'^(\s*source\s*=\s*)"([^"]+)"(.*)$', lambda m: f'{m.group(1)}"{local_source(m.group(2))}"', block, flags=re.MULTILINE)
+    return re.sub(r'^\s*version\s*=\s*"[^"]*"\s*\n', "", config, flags=re.MULTILINE)
 
 
 def test_the_readme_shows_usage() -> None:
@@ -31,7 +43,6 @@ def test_readme_usage_block_plans(index: int, plan_summary, tmp_path_factory: py
     sources = re.findall(r'^\s*source\s*=\s*"([^"]+)"', block, flags=re.MULTILINE)
     assert sources, "a usage block must name its module source"
     directory: Path = tmp_path_factory.mktemp(f"readme-{index}")
-    config = re.sub(r'^(\s*source\s*=\s*)"([^"]+)"(.*)$', lambda m: f'{m.group(1)}"{local_source(m.group(2))}"', block, flags=re.MULTILINE)
-    (directory / "main.tf").write_text(PROVIDER + config)
+    (directory / "main.tf").write_text(PROVIDER + local_config(block))
     plan = plan_summary(directory)
     assert plan.counts, "the usage block plans no resources"

@@ -20,7 +20,7 @@ resource "aws_iam_role" "deployer" {
 }
 
 module "approved_amis" {
-  source = "../../"
+  source = "../../" # run from this repository; in your root: source = "your-org/approved-amis/aws" and version = "<release>"
 
   name = "approved-amis-basic"
 

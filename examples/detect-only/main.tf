@@ -7,7 +7,7 @@ provider "aws" {
 }
 
 module "approved_amis" {
-  source = "../../"
+  source = "../../" # run from this repository; in your root: source = "your-org/approved-amis/aws" and version = "<release>"
 
   name = "approved-amis-detect"
 

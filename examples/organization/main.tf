@@ -13,7 +13,7 @@ provider "aws" {
 }
 
 module "approved_amis_organization" {
-  source = "../../modules/organization"
+  source = "../../modules/organization" # in your root: "your-org/approved-amis/aws//modules/organization" and version
 
   name = "approved-amis-org"
   tags = { Project = "approved-amis" }

@@ -6,6 +6,7 @@ data "aws_caller_identity" "current" {
   count = local.create_recorder ? 1 : 0
 }
 
+# `id` is the region name under provider 5 and 6 alike: `name` is deprecated in 6, `region` absent in 5.
 data "aws_region" "current" {
   count = local.create_bucket ? 1 : 0
 }
@@ -17,7 +18,7 @@ locals {
   partition  = try(data.aws_partition.current[0].partition, "aws")
   account_id = try(data.aws_caller_identity.current[0].account_id, "")
 
-  bucket_name = coalesce(var.delivery_s3_bucket_name, "${lower(replace(var.name, "/[^A-Za-z0-9-]/", "-"))}-config-${local.account_id}-${try(data.aws_region.current[0].name, "")}")
+  bucket_name = coalesce(var.delivery_s3_bucket_name, "${lower(replace(var.name, "/[^A-Za-z0-9-]/", "-"))}-config-${local.account_id}-${try(data.aws_region.current[0].id, "")}")
   bucket_arn  = "arn:${local.partition}:s3:::${local.bucket_name}"
 }
 

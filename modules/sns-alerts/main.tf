@@ -6,6 +6,7 @@ data "aws_caller_identity" "current" {
   count = var.create ? 1 : 0
 }
 
+# `id` is the region name under provider 5 and 6 alike: `name` is deprecated in 6, `region` absent in 5.
 data "aws_region" "current" {
   count = var.create ? 1 : 0
 }
@@ -15,7 +16,7 @@ locals {
 
   partition  = try(data.aws_partition.current[0].partition, "aws")
   account_id = try(data.aws_caller_identity.current[0].account_id, "")
-  region     = try(data.aws_region.current[0].name, "")
+  region     = try(data.aws_region.current[0].id, "")
 
   rule_name = "${var.name}-non-compliant"
   # Built rather than read from the resources, so the policies below are known at plan time.

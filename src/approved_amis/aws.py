@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import sys
+import threading
 from typing import Any
 
 import boto3
@@ -14,6 +16,7 @@ from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshabl
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    ConnectTimeoutError,
     EndpointConnectionError,
     NoCredentialsError,
     NoRegionError,
@@ -24,6 +27,9 @@ from botocore.parsers import ResponseParserError
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 10
 MAX_POOL_CONNECTIONS = 20
+# An endpoint that does not accept a connection within this many seconds counts as not answering; the
+# retries go on, and the user is told at once (`warn_unreachable`) instead of after every attempt.
+CONNECT_TIMEOUT_SECONDS = 5
 
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "OptInRequired"}
@@ -53,14 +59,22 @@ def retry_config() -> Config:
     """Retries with backoff for throttling; AWS_RETRY_MODE and AWS_MAX_ATTEMPTS override the defaults."""
     mode = os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
-    return Config(retries={"mode": mode, "max_attempts": attempts}, max_pool_connections=MAX_POOL_CONNECTIONS)
+    return Config(
+        retries={"mode": mode, "max_attempts": attempts},
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    )
+
+
+def _ignore_empty_profile(profile: str | None) -> None:
+    if not profile and os.environ.get("AWS_PROFILE") == "":
+        # An empty AWS_PROFILE names no profile: use the default credential chain, as when it is unset.
+        del os.environ["AWS_PROFILE"]
 
 
 def session(profile: str | None = None) -> boto3.session.Session:
     """A session that has credentials, or a UsageError saying how to provide them."""
-    if not profile and os.environ.get("AWS_PROFILE") == "":
-        # An empty AWS_PROFILE names no profile: use the default credential chain, as when it is unset.
-        del os.environ["AWS_PROFILE"]
+    _ignore_empty_profile(profile)
     try:
         current = boto3.session.Session(profile_name=profile or None)
         credentials = current.get_credentials()
@@ -93,15 +107,59 @@ def check_regions(current: boto3.session.Session, regions: list[str]) -> list[st
     known = known_regions(current)
     for region in regions:
         if region not in known:
-            close = difflib.get_close_matches(region, sorted(known), n=4, cutoff=0.6)
+            # Region names are lowercase; a suggestion ignores case, so US-EAST-1 points at us-east-1.
+            lower = region.lower()
+            close = [lower] if lower in known else difflib.get_close_matches(lower, sorted(known), n=4, cutoff=0.6)
             hint = f" (did you mean {', '.join(close)}?)" if close else ""
             raise UsageError(f"unknown region {region!r}{hint}")
     return list(dict.fromkeys(regions))
 
 
+def check_region_offline(region: str) -> str:
+    """The region if botocore knows it, checked without credentials or network; else a UsageError."""
+    _ignore_empty_profile(None)
+    try:
+        offline = boto3.session.Session(region_name=region)
+    except BotoCoreError as error:
+        raise UsageError(f"cannot load AWS configuration: {error}") from None
+    return check_regions(offline, [region])[0]
+
+
+_warned_endpoints: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def endpoint_hint() -> str:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    return f" (AWS_ENDPOINT_URL={endpoint})" if endpoint else ""
+
+
+def warn_unreachable(caught_exception: BaseException | None = None, attempts: int = 0, **_: Any) -> None:
+    """botocore `needs-retry` hook: on the first connection failure to an endpoint, say so on stderr
+    while botocore goes on retrying, so a dead endpoint is not 20-30 s of silence."""
+    if not isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+        return
+    max_attempts = retry_config().retries["max_attempts"]
+    if attempts >= max_attempts:
+        return  # no retry follows: the error itself will say it
+    endpoint = getattr(caught_exception, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
+    with _warned_lock:
+        if endpoint in _warned_endpoints:
+            return
+        _warned_endpoints.add(endpoint)
+    print(
+        f"approved-amis: no answer from {endpoint}{endpoint_hint()}; retrying "
+        f"(up to {max_attempts} attempts, AWS_MAX_ATTEMPTS)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def client(current: boto3.session.Session, service: str, region: str) -> Any:
     """A client for one service and region with the retry configuration. Create clients on one thread."""
-    return current.client(service, region_name=region, config=retry_config())
+    made = current.client(service, region_name=region, config=retry_config())
+    made.meta.events.register("needs-retry", warn_unreachable)
+    return made
 
 
 def account_id(current: boto3.session.Session, region: str) -> str:
@@ -135,8 +193,8 @@ def describe_error(error: BaseException, context: str) -> str:
         return f"{where}{code}: {message}"
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return f"{context}: no usable AWS credentials ({message})"
-    if isinstance(error, EndpointConnectionError):
-        return f"{context}: cannot reach the endpoint ({message})"
+    if isinstance(error, (EndpointConnectionError, ConnectTimeoutError)):
+        return f"{context}: cannot reach the endpoint{endpoint_hint()} ({message})"
     if isinstance(error, NoRegionError):
         return f"{context}: no region given"
     if isinstance(error, ResponseParserError):

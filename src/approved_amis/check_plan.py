@@ -176,9 +176,10 @@ def collect(paths: list[str], root: str | None) -> tuple[list[PlannedLaunch], in
     resources = 0
     for path in paths:
         directory = Path(root) if root else (Path.cwd() if path == "-" else Path(path).parent)
+        plan = read_plan(path)  # a missing plan is named as the plan, before its folder is looked at
         if not directory.is_dir():
             raise aws.UsageError(f"--root {directory}: not a directory")
-        found = planned_launches(read_plan(path), directory)
+        found = planned_launches(plan, directory)
         launches += found.launches
         resources += found.launch_resources
     return launches, resources
@@ -186,6 +187,8 @@ def collect(paths: list[str], root: str | None) -> tuple[list[PlannedLaunch], in
 
 def run(args: argparse.Namespace) -> int:
     rule = cli.rule_from_args(args)
+    if args.region:
+        aws.check_region_offline(args.region)
     try:
         launches, resources = collect(args.plan, args.root)
     except PlanError as problem:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 OUTPUT_NAME = "approval_rule"
+
+# The module's own validations of approved_ami_ids and approved_ami_owners (modules/approval-rule/variables.tf).
+AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
+OWNER = re.compile(r"^([0-9]{12}|amazon|aws-marketplace)$")
+MAX_AMI_IDS = 21  # AWS Config APPROVED_AMIS_BY_ID: up to 21 IDs, 1024 characters joined
+MAX_AMI_IDS_CHARS = 1024
 
 
 class RuleError(ValueError):
@@ -31,6 +38,22 @@ class ApprovalRule:
             raise RuleError("the approval tag key is empty: give --tag-key (for example Environment)")
         if not self.tag_values:
             raise RuleError("no approval tag value: give at least one --tag-value (for example Prod)")
+        for ami_id in self.ami_ids:
+            if not AMI_ID.match(ami_id):
+                raise RuleError(
+                    f"--ami-id {ami_id!r} is not an AMI ID: give \"ami-\" then 8 or 17 lowercase hex digits, "
+                    "for example ami-0123456789abcdef0"
+                )
+        if len(self.ami_ids) > MAX_AMI_IDS or len(",".join(self.ami_ids)) > MAX_AMI_IDS_CHARS:
+            raise RuleError(
+                f"{len(self.ami_ids)} --ami-id values: the module approves at most {MAX_AMI_IDS} IDs "
+                f"({MAX_AMI_IDS_CHARS} characters joined, AWS Config's APPROVED_AMIS_BY_ID limit); approve the rest by tag or owner"
+            )
+        for owner in self.owners:
+            if not OWNER.match(owner):
+                raise RuleError(
+                    f"--owner {owner!r} is not an AMI owner: give a 12-digit account ID, \"amazon\" or \"aws-marketplace\""
+                )
 
     @classmethod
     def from_terraform_outputs(cls, outputs: Mapping[str, Any]) -> ApprovalRule:
