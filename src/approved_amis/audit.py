@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from approved_amis import aws, cli, organization
+from approved_amis import aws, options, organization
 from approved_amis.classify import Classification, Verdict, classify
 from approved_amis.fanout import (
     DEFAULT_ORGANIZATION_WORKERS,
@@ -158,17 +158,17 @@ def run_audit(
     for result in results:
         counts.update(result.counts)
         if result.error:
-            cli.error(result.error)
+            options.error(result.error)
     failed = [result.region for result in results if result.error]
     summary = f"{len(regions) - len(failed)} of {len(regions)} regions scanned, {verdict_summary(counts)}"
     if failed:
         summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
     writer.close(summary)
     if len(failed) == len(regions):
-        return cli.EXIT_ERROR
+        return options.EXIT_ERROR
     if failed:
-        return cli.EXIT_PARTIAL
-    return cli.EXIT_FINDINGS if any(counts.get(v) for v in failing) else cli.EXIT_CLEAN
+        return options.EXIT_PARTIAL
+    return options.EXIT_FINDINGS if any(counts.get(v) for v in failing) else options.EXIT_CLEAN
 
 
 def run_organization_audit(
@@ -192,17 +192,17 @@ def run_organization_audit(
     results = organization.OrganizationScan(target, scan, writer, workers, err, total).run(selection.accounts)
     for result in results:
         for line in ([result.error] if result.error else []) + result.errors:
-            cli.error(line)
+            options.error(line)
     summary, failed = organization.summary(results, selection.skipped)
     writer.close(summary)
     if not results or all(r.scanned_regions == 0 for r in results):
-        return cli.EXIT_ERROR
+        return options.EXIT_ERROR
     if failed:
-        return cli.EXIT_PARTIAL
+        return options.EXIT_PARTIAL
     counts: Counter[Verdict] = Counter()
     for result in results:
         counts.update(result.counts)
-    return cli.EXIT_FINDINGS if any(counts.get(v) for v in failing) else cli.EXIT_CLEAN
+    return options.EXIT_FINDINGS if any(counts.get(v) for v in failing) else options.EXIT_CLEAN
 
 
 def _regions(args: argparse.Namespace, session: Any) -> list[str] | None:
@@ -216,7 +216,7 @@ def _regions(args: argparse.Namespace, session: Any) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rule = cli.rule_from_args(args)
+    rule = options.rule_from_args(args)
     organization_flags = [
         flag
         for flag, value in (
@@ -242,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
             except (ClientError, BotoCoreError) as error:
                 raise aws.AwsError(aws.describe_error(error, "cannot list the account's regions")) from None
         writer = make_writer(args.format, sys.stdout, AUDIT_LAYOUT, summary_stream=sys.stderr)
-        return run_audit(rule, regions, writer, session, cli.failing_verdicts(args.fail_on), sys.stderr)
+        return run_audit(rule, regions, writer, session, options.failing_verdicts(args.fail_on), sys.stderr)
 
     if not args.role_name:
         raise aws.UsageError("--organization needs --role-name, the audit role in every member account")
@@ -270,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         raise aws.UsageError("no active account to scan: check --accounts and --exclude-accounts")
     target = organization.Target(session, partition, args.role_name, args.external_id, home, regions)
     writer = make_writer(args.format, sys.stdout, ORGANIZATION_AUDIT_LAYOUT, summary_stream=sys.stderr)
-    failing = cli.failing_verdicts(args.fail_on)
+    failing = options.failing_verdicts(args.fail_on)
     return run_organization_audit(rule, target, selection, writer, workers, failing, sys.stderr)
 
 
@@ -306,15 +306,15 @@ def register(subcommands: Any) -> None:
         epilog="exit codes: 0 clean, 1 findings, 2 usage or runtime error, 3 partial scan (a region or "
         "account failed)",
     )
-    cli.add_region_argument(parser)
+    options.add_region_argument(parser)
     parser.add_argument(
         "--regions",
         metavar="all|REGION,...",
         help="`all` (the account's enabled regions, DescribeRegions) or comma-separated regions",
     )
-    cli.add_rule_arguments(parser)
-    cli.add_format_argument(parser, FORMATS)
-    cli.add_fail_on_argument(parser)
-    cli.add_profile_argument(parser)
+    options.add_rule_arguments(parser)
+    options.add_format_argument(parser, FORMATS)
+    options.add_fail_on_argument(parser)
+    options.add_profile_argument(parser)
     add_organization_arguments(parser)
     parser.set_defaults(run=run)

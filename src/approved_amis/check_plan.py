@@ -12,7 +12,7 @@ from typing import Any, Iterable, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from approved_amis import aws, cli
+from approved_amis import aws, options
 from approved_amis.classify import Classification, Verdict, classify
 from approved_amis.images import describe_images
 from approved_amis.inventory import LaunchTemplates, launch_configuration_amis
@@ -158,7 +158,7 @@ def report(findings: list[PlanFinding], fmt: str, stream: TextIO, summary: str, 
 
 
 def exit_code(findings: Iterable[PlanFinding], failing: frozenset[Verdict]) -> int:
-    return cli.EXIT_FINDINGS if any(f.verdict in failing for f in findings) else cli.EXIT_CLEAN
+    return options.EXIT_FINDINGS if any(f.verdict in failing for f in findings) else options.EXIT_CLEAN
 
 
 def read_plan(path: str) -> dict[str, Any]:
@@ -186,14 +186,14 @@ def collect(paths: list[str], root: str | None) -> tuple[list[PlannedLaunch], in
 
 
 def run(args: argparse.Namespace) -> int:
-    rule = cli.rule_from_args(args)
+    rule = options.rule_from_args(args)
     if args.region:
         aws.check_region_offline(args.region)
     try:
         launches, resources = collect(args.plan, args.root)
     except PlanError as problem:
-        cli.error(str(problem))
-        return cli.EXIT_ERROR
+        options.error(str(problem))
+        return options.EXIT_ERROR
     name = ", ".join("standard input" if path == "-" else path for path in args.plan)
     findings: list[PlanFinding] = []
     if resources == 0:
@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
         report(findings, "table", sys.stdout, summary, sys.stdout)
     else:
         report(findings, args.format, sys.stdout, summary, sys.stdout if args.format == "table" else sys.stderr)
-    return exit_code(findings, cli.failing_verdicts(args.fail_on))
+    return exit_code(findings, options.failing_verdicts(args.fail_on))
 
 
 def register(subcommands: Any) -> None:
@@ -231,13 +231,13 @@ def register(subcommands: Any) -> None:
     parser.add_argument(
         "plan", metavar="PLAN", nargs="+", help="plan JSON from `terraform show -json PLANFILE` (- for standard input)"
     )
-    cli.add_rule_arguments(parser)
+    options.add_rule_arguments(parser)
     parser.add_argument(
         "--region",
         help="region of the AMIs when the plan's provider configuration does not show it "
         "(default: AWS_REGION / the profile's region)",
     )
-    cli.add_format_argument(parser, FORMATS)
+    options.add_format_argument(parser, FORMATS)
     parser.add_argument(
         "--output",
         metavar="FILE",
@@ -249,6 +249,6 @@ def register(subcommands: Any) -> None:
         help="the Terraform root the plan was made in, to point findings at .tf files and lines "
         "(default: the folder that holds PLAN)",
     )
-    cli.add_fail_on_argument(parser)
-    cli.add_profile_argument(parser)
+    options.add_fail_on_argument(parser)
+    options.add_profile_argument(parser)
     parser.set_defaults(run=run)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field as dataclass_field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
-from approved_amis import aws, cli, fanout, images
+from approved_amis import aws, fanout, images, options
 from approved_amis.classify import Classification, Verdict, classify
 from approved_amis.images import Image, Sharing
 from approved_amis.inventory import ACTIVE_INSTANCE_STATES, instance_pages
@@ -394,7 +394,7 @@ def _deregister(candidate: Candidate, clients: dict[str, Any]) -> Candidate:
         clients["ec2"].deregister_image(ImageId=candidate.image.image_id)
     except aws.AWS_ERRORS as error:
         message = aws.describe_error(error, f"region {candidate.region}: {candidate.image.image_id}")
-        cli.error(message)
+        options.error(message)
         return replace(
             candidate,
             action=f"failed: {aws.error_code(error) or type(error).__name__}",
@@ -408,7 +408,7 @@ def run(args: argparse.Namespace) -> int:
         raise aws.UsageError("--days must be 0 or more")
     if args.deregister and not args.yes and not sys.stdin.isatty():
         raise aws.UsageError("--deregister needs confirmation: run it on a terminal, or add --yes")
-    rule = cli.rule_from_args(args)
+    rule = options.rule_from_args(args)
     session = aws.session(args.profile)
     regions = aws.check_regions(session, args.region)
     account_id = aws.account_id(session, regions[0])
@@ -422,7 +422,7 @@ def run(args: argparse.Namespace) -> int:
     targets = [c for c in candidates if c.action == TO_DEREGISTER]
     if targets:
         for note in recycle_bin_notes(targets):
-            print(f"{cli.PROG}: {note}", file=sys.stderr)
+            print(f"{options.PROG}: {note}", file=sys.stderr)
     confirmed = args.deregister and bool(targets) and (args.yes or _confirm(len(targets), len(regions), sys.stderr))
     if confirmed:
         candidates = [_deregister(c, clients[c.region]) if c.action == TO_DEREGISTER else c for c in candidates]
@@ -433,7 +433,7 @@ def run(args: argparse.Namespace) -> int:
     writer.write_all(candidates)
     for result in results:
         if result.error:
-            cli.error(result.error)
+            options.error(result.error)
     failed = [result.region for result in results if result.error]
     done = sum(1 for c in candidates if c.action == DEREGISTERED)
     not_done = sum(1 for c in candidates if c.action.startswith("failed"))
@@ -453,8 +453,8 @@ def run(args: argparse.Namespace) -> int:
         summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
     writer.close(summary)
     if len(failed) == len(regions):
-        return cli.EXIT_ERROR
-    return cli.EXIT_PARTIAL if failed or not_done else cli.EXIT_CLEAN
+        return options.EXIT_ERROR
+    return options.EXIT_PARTIAL if failed or not_done else options.EXIT_CLEAN
 
 
 def register(subcommands: Any) -> None:
@@ -468,8 +468,8 @@ def register(subcommands: Any) -> None:
         epilog="exit codes: 0 done, 2 usage or runtime error, 3 partial: a region failed, or an AMI failed to "
         "deregister",
     )
-    cli.add_region_argument(parser)
-    cli.add_rule_arguments(parser)
+    options.add_region_argument(parser)
+    options.add_rule_arguments(parser)
     parser.add_argument(
         "--days", type=int, default=DEFAULT_DAYS, help=f"only AMIs created more than this many days ago ({DEFAULT_DAYS})"
     )
@@ -495,6 +495,6 @@ def register(subcommands: Any) -> None:
         help="ask AWS for an AMI usage report (CreateImageUsageReport) for each shared AMI that has none; "
         "the report is kept 30 days and read by the next run",
     )
-    cli.add_format_argument(parser, FORMATS)
-    cli.add_profile_argument(parser)
+    options.add_format_argument(parser, FORMATS)
+    options.add_profile_argument(parser)
     parser.set_defaults(run=run)
