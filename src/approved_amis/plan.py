@@ -13,25 +13,48 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 SUPPORTED_FORMAT_MAJOR = "1"
 
+# Where each resource type names the AMIs it launches (attribute paths through nested blocks). A type
+# whose schema has an AMI attribute is either here or listed, with the reason, as launching nothing.
+AMI_ATTRIBUTES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "aws_instance": (("ami",),),
+    "aws_spot_instance_request": (("ami",),),
+    "aws_launch_template": (("image_id",),),
+    "aws_launch_configuration": (("image_id",),),
+    "aws_spot_fleet_request": (("launch_specification", "ami"),),
+    "aws_batch_compute_environment": (
+        ("compute_resources", "image_id"),
+        ("compute_resources", "ec2_configuration", "image_id_override"),
+    ),
+    "aws_eks_node_group": (("ami_type",),),
+    "aws_emr_cluster": (("custom_ami_id",),),
+    "aws_cloud9_environment_ec2": (("image_id",),),
+    "aws_codebuild_fleet": (("image_id",),),
+    "aws_opsworks_instance": (("ami_id",),),
+    "aws_rds_custom_db_engine_version": (("source_image_id",),),
+    "aws_imagebuilder_image_recipe": (("parent_image",),),
+    "aws_imagebuilder_container_recipe": (("instance_configuration", "image"),),
+}
+
 # Resource types that launch instances from an AMI, directly or through a template or configuration.
-LAUNCH_TYPES = (
-    "aws_instance",
-    "aws_spot_instance_request",
-    "aws_launch_template",
-    "aws_launch_configuration",
-    "aws_autoscaling_group",
-    "aws_spot_fleet_request",
-    "aws_ec2_fleet",
-)
+LAUNCH_TYPES = (*AMI_ATTRIBUTES, "aws_autoscaling_group", "aws_ec2_fleet")
 TEMPLATE_TYPES = ("aws_launch_template", "aws_launch_configuration")
 SSM_PREFIX = "resolve:ssm:"  # EC2 reads the AMI ID from this SSM parameter at each launch
 CHECKED_ACTIONS = frozenset({"create", "update"})
+FLOATING_VERSIONS = ("$Latest", "$Default")
+
+# What a finding is about: the AMI a resource launches, or a way of launching that the caller's
+# ec2:RunInstances does not check each time (a group following $Latest/$Default, a launch
+# configuration), or an AMI that AWS picks at launch (no ID in the plan).
+AMI = "ami"
+FLOATING_VERSION = "floating-version"
+LAUNCH_CONFIGURATION = "launch-configuration"
+AWS_MANAGED = "aws-managed"
 
 # Where each type names launch templates: block path, then the keys of the template's ID and name.
 TEMPLATE_SPECS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] = {
@@ -48,10 +71,14 @@ TEMPLATE_SPECS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] =
     "aws_ec2_fleet": (
         (("launch_template_config", "launch_template_specification"), ("launch_template_id", "launch_template_name")),
     ),
+    "aws_batch_compute_environment": (
+        (("compute_resources", "launch_template"), ("launch_template_id", "launch_template_name")),
+    ),
+    "aws_eks_node_group": ((("launch_template",), ("id", "name")),),
 }
 
 # The attribute whose line a finding points at, per type, in order of preference.
-_AMI_ATTRIBUTES = {
+_LOCATED_ATTRIBUTES = {
     "aws_instance": ("ami", "launch_template"),
     "aws_spot_instance_request": ("ami", "launch_template"),
     "aws_launch_template": ("image_id",),
@@ -59,6 +86,15 @@ _AMI_ATTRIBUTES = {
     "aws_autoscaling_group": ("launch_template", "mixed_instances_policy", "launch_configuration"),
     "aws_spot_fleet_request": ("launch_specification", "launch_template_config"),
     "aws_ec2_fleet": ("launch_template_config",),
+    "aws_batch_compute_environment": ("compute_resources",),
+    "aws_eks_node_group": ("launch_template", "ami_type"),
+    "aws_emr_cluster": ("custom_ami_id",),
+    "aws_cloud9_environment_ec2": ("image_id",),
+    "aws_codebuild_fleet": ("image_id",),
+    "aws_opsworks_instance": ("ami_id",),
+    "aws_rds_custom_db_engine_version": ("source_image_id",),
+    "aws_imagebuilder_image_recipe": ("parent_image",),
+    "aws_imagebuilder_container_recipe": ("instance_configuration",),
 }
 
 
@@ -100,6 +136,8 @@ class PlannedLaunch:
     location: Location | None = None
     region: str | None = None  # the provider's region when the plan shows it
     external: ExternalTemplate | None = None  # set when the AMI must be read from the account
+    kind: str = AMI
+    region_source: str | None = None  # what in the plan shows the region
 
 
 @dataclass(frozen=True)
@@ -279,6 +317,7 @@ class _Walker:
         self.providers: Mapping[str, Any] = (plan.get("configuration") or {}).get("provider_config") or {}
         self.variables: Mapping[str, Any] = plan.get("variables") or {}
         self.locator = _Locator(self.config, config_dir) if config_dir is not None else None
+        self.regions = _Regions(self, plan)
 
     def run(self) -> PlanLaunches:
         launch_changes = [rc for rc in self.changes if rc.get("mode") == "managed" and rc.get("type") in LAUNCH_TYPES]
@@ -300,18 +339,23 @@ class _Walker:
         module = parse_module_address(rc.get("module_address"))
         expressions = self._expressions(rc, module)
         location = self.locator.locate(rc, module) if self.locator else None
-
-        region = self._region(rc, module)
+        region, region_source = self.regions.of(rc, module)
 
         def launch(
-            ami: str | None, reason: str | None = None, via: str | None = None, external: ExternalTemplate | None = None
+            ami: str | None,
+            reason: str | None = None,
+            via: str | None = None,
+            external: ExternalTemplate | None = None,
+            kind: str = AMI,
         ) -> PlannedLaunch:
             if ami is not None and ami.startswith(SSM_PREFIX):
                 ami, reason = None, _ssm_reason(ami)
-            return PlannedLaunch(address, resource_type, ami, reason, via, location, region, external)
+            return PlannedLaunch(address, resource_type, ami, reason, via, location, region, external, kind, region_source)
 
         if resource_type in TEMPLATE_TYPES:
             template = self._template_of(rc)
+            if resource_type == "aws_launch_configuration":
+                yield launch(template.image_id, _launch_configuration_reason(address), kind=LAUNCH_CONFIGURATION)
             if template.image_id is not None or template.unknown_reason is not None:
                 yield launch(template.image_id, template.unknown_reason)
             return
@@ -320,17 +364,22 @@ class _Walker:
             ami = after.get("ami")
             if isinstance(ami, str) and ami:
                 yield launch(ami)
-            elif _blocks(after.get("launch_template")):
-                yield from self._via_templates(after, expressions, resource_type, module, launch)
+            elif _blocks(after.get("launch_template")) or _is_unknown(unknown.get("launch_template")):
+                yield from self._via_templates(rc, after, unknown, expressions, module, launch)
             else:
                 yield launch(None, self._unknown_reason("ami", unknown.get("ami"), expressions.get("ami"), module))
+            return
+
+        handler = _SERVICE_LAUNCHES.get(resource_type)
+        if handler is not None:
+            yield from handler(self, rc, after, unknown, expressions, module, launch)
             return
 
         if resource_type == "aws_spot_fleet_request":
             for spec in _blocks(after.get("launch_specification")):
                 ami = spec.get("ami")
                 yield launch(ami) if ami else launch(None, "launch_specification ami is known only after apply")
-        yield from self._via_templates(after, expressions, resource_type, module, launch)
+        yield from self._via_templates(rc, after, unknown, expressions, module, launch)
 
         if resource_type == "aws_autoscaling_group":
             configuration = after.get("launch_configuration")
@@ -339,23 +388,32 @@ class _Walker:
                 references = _references(expressions.get("launch_configuration"))
                 targets = self._resolve("aws_launch_configuration", None, name, references, module)
                 external = ExternalTemplate("launch configuration", None, name) if name else None
-                yield from self._from_targets(targets, launch, f"launch configuration {name or '(known after apply)'}", external)
-            elif not any(_nested(after, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
+                described = f"launch configuration {name or '(known after apply)'}"
+                exposures = list(self._from_targets(targets, launch, described, external))
+                yield from exposures
+                for exposure in exposures:
+                    yield replace(exposure, kind=LAUNCH_CONFIGURATION, unknown_reason=_launch_configuration_reason(address))
+            elif not any(_nested(after, unknown, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
                 yield launch(None, "launch template or configuration is known only after apply")
 
     # -- launch templates ----------------------------------------------------------------------------
 
     def _via_templates(
         self,
+        rc: Mapping[str, Any],
         after: Mapping[str, Any],
+        unknown: Mapping[str, Any],
         expressions: Mapping[str, Any],
-        resource_type: str,
         module: ModulePath,
         launch: Launch,
+        managed: str | None = None,
     ) -> Iterator[PlannedLaunch]:
-        """A launch per launch template the resource's template specifications name."""
+        """A launch per launch template the resource's template specifications name; with `managed`, a
+        template that sets no AMI means the service picks one (an AWS-managed launch)."""
+        resource_type = str(rc["type"])
         for path, (id_key, name_key) in TEMPLATE_SPECS.get(resource_type, ()):
-            for spec, expression in _nested(after, expressions, path):
+            block = ".".join(path)
+            for spec, spec_unknown, expression in _nested(after, unknown, expressions, path):
                 # The aws provider plans `id = "unknown"` for a template named by name only: not an ID.
                 template_id = spec.get(id_key) if str(spec.get(id_key) or "").startswith("lt-") else None
                 name = spec.get(name_key) or None
@@ -364,19 +422,55 @@ class _Walker:
                 described = template_id or name or "(known after apply)"
                 version = spec.get("version") or None
                 external = ExternalTemplate("launch template", template_id, name, version) if template_id or name else None
-                yield from self._from_targets(targets, launch, f"launch template {described}", external)
+                candidates = ""
+                if not targets and not (template_id or name) and not references:
+                    targets = self._candidates(module)
+                    if len(targets) > 1:
+                        candidates = f"one of {len(targets)} candidates: {block} is a dynamic block the plan does not link"
+                    elif targets:
+                        candidates = f"the only candidate: {block} is a dynamic block the plan does not link"
+                if resource_type == "aws_autoscaling_group" and _floating(spec, spec_unknown, expression):
+                    version_text = version or "$Default (version not set)"
+                    followed = " or ".join(t.address for t in targets) or described
+                    yield launch(None, _floating_reason(followed, version_text), f"launch template {followed}", kind=FLOATING_VERSION)
+                yield from self._from_targets(targets, launch, f"launch template {described}", external, managed, candidates)
+
+    def _candidates(self, module: ModulePath) -> list[_Template]:
+        """Templates a link the plan does not show can lead to: those planned in the same module instance,
+        and those reachable from the inputs of every module call above it."""
+        found: dict[str, _Template] = {}
+        for rc in self.changes:
+            if rc.get("type") == "aws_launch_template" and _matches(parse_module_address(rc.get("module_address")), module):
+                found.setdefault(str(rc["address"]), self._template_of(rc))
+        for depth in range(len(module), 0, -1):
+            names = [name for name, _ in module[:depth]]
+            call = self.config.call(names) or {}
+            references = [r for e in (call.get("expressions") or {}).values() for r in _references(e)]
+            for target in self._follow(references, module[: depth - 1], "aws_launch_template", depth=0):
+                found.setdefault(target.address, target)
+        return list(found.values())
 
     def _from_targets(
-        self, targets: list[_Template], launch: Launch, described: str, external: ExternalTemplate | None = None
+        self,
+        targets: list[_Template],
+        launch: Launch,
+        described: str,
+        external: ExternalTemplate | None = None,
+        managed: str | None = None,
+        candidates: str = "",
     ) -> Iterator[PlannedLaunch]:
         if not targets:
             yield launch(None, f"{described} is not in this plan: its AMI cannot be read from the plan", None, external)
             return
         for target in targets:
+            via = f"{target.address}, {candidates}" if candidates else target.address
             reason = target.unknown_reason
             if target.image_id is None and reason is None:
+                if managed:
+                    yield launch(None, f"{target.address} sets no image_id: {managed}", via, kind=AWS_MANAGED)
+                    continue
                 reason = f"{target.address} sets no image_id"
-            yield launch(target.image_id, reason, target.address)
+            yield launch(target.image_id, reason, via)
 
     def _resolve(
         self, resource_type: str, identifier: str | None, name: str | None, references: list[str], module: ModulePath
@@ -476,24 +570,252 @@ class _Walker:
                 origins.append(prefix + reference)
         return origins
 
-    def _region(self, rc: Mapping[str, Any], module: ModulePath) -> str | None:
-        """The `region` of the resource's provider configuration: a constant, or a root variable's value."""
-        prefix = "data." if rc.get("mode") == "data" else ""
-        resource = self.config.resource([name for name, _ in module], f"{prefix}{rc.get('type')}.{rc.get('name')}")
-        key = str((resource or {}).get("provider_config_key") or "")
-        expression = ((self.providers.get(key) or {}).get("expressions") or {}).get("region") or {}
-        if isinstance(expression.get("constant_value"), str):
-            return str(expression["constant_value"])
-        references = _references(expression)
-        if ":" not in key and len(references) == 1 and references[0].startswith("var."):
-            value = (self.variables.get(references[0][4:]) or {}).get("value")
-            return value if isinstance(value, str) else None
-        return None
+    def provider_key(self, resource: Mapping[str, Any]) -> str:
+        """The provider configuration key (`aws`, `aws.west`, `module.x:aws`) of a resource change or read."""
+        module = parse_module_address(resource.get("module_address"))
+        prefix = "data." if resource.get("mode") == "data" else ""
+        address = f"{prefix}{resource.get('type')}.{resource.get('name')}"
+        configured = self.config.resource([name for name, _ in module], address)
+        return str((configured or {}).get("provider_config_key") or "")
 
     def _expressions(self, rc: Mapping[str, Any], module: ModulePath) -> Mapping[str, Any]:
         prefix = "data." if rc.get("mode") == "data" else ""
         resource = self.config.resource([name for name, _ in module], f"{prefix}{rc.get('type')}.{rc.get('name')}")
         return (resource or {}).get("expressions") or {}
+
+
+################################################################################
+# Regions
+################################################################################
+
+_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:[^:]+:([a-z]{2}(?:-[a-z]+)+-\d+):")
+_ZONE_REGION = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]$")
+
+
+class _Regions:
+    """The region each provider configuration (aliases included) works in, from the plan itself: the
+    provider's `region` when it is a constant or a root variable, else the regions shown by what that
+    configuration reads and plans (ARNs, availability zones, `aws_region`) when they all agree."""
+
+    def __init__(self, walker: _Walker, plan: Mapping[str, Any]) -> None:
+        self.walker = walker
+        self.evidence: dict[str, dict[str, str]] = {}
+        planned = _state_resources({"values": plan.get("planned_values") or {}})
+        for resource in [*walker.data_sources, *planned]:
+            key = walker.provider_key(resource)
+            for region in _regions_in(resource):
+                self.evidence.setdefault(key, {}).setdefault(region, str(resource.get("address")))
+
+    def of(self, rc: Mapping[str, Any], module: ModulePath) -> tuple[str | None, str | None]:
+        after = (rc.get("change") or {}).get("after") or {}
+        if isinstance(after.get("region"), str) and after["region"]:
+            return after["region"], f"the region argument of {rc.get('address')}"
+        key = self.walker.provider_key(rc)
+        label = f'provider "{key}"' if key else "the provider"
+        expression = ((self.walker.providers.get(key) or {}).get("expressions") or {}).get("region") or {}
+        if isinstance(expression.get("constant_value"), str):
+            return str(expression["constant_value"]), f"{label} region"
+        references = _references(expression)
+        if ":" not in key and len(references) == 1 and references[0].startswith("var."):
+            value = (self.walker.variables.get(references[0][4:]) or {}).get("value")
+            if isinstance(value, str):
+                return value, f"{label} region = {references[0]}"
+        seen = self.evidence.get(key) or {}
+        if len(seen) == 1:
+            ((region, address),) = seen.items()
+            return region, f"{label} reads or plans {address} in {region}"
+        return None, None
+
+
+def _regions_in(resource: Mapping[str, Any]) -> set[str]:
+    """Regions that a planned or read resource's own values show."""
+    values = resource.get("values") or {}
+    if not isinstance(values, Mapping):
+        return set()
+    found: set[str] = set()
+    if resource.get("type") == "aws_region":
+        found |= {str(values[k]) for k in ("name", "region", "id") if isinstance(values.get(k), str) and values[k]}
+    zones: list[Any] = [values.get("availability_zone")]
+    zones += values.get("availability_zones") if isinstance(values.get("availability_zones"), list) else []
+    if resource.get("type") == "aws_availability_zones" and isinstance(values.get("names"), list):
+        zones += values["names"]
+    found |= {m.group(1) for z in zones if isinstance(z, str) and (m := _ZONE_REGION.match(z))}
+    arn = values.get("arn")
+    if isinstance(arn, str) and (match := _ARN_REGION.match(arn)):
+        found.add(match.group(1))
+    return found
+
+
+################################################################################
+# Services that launch EC2 from an AMI they are given, or pick one themselves
+################################################################################
+
+_MANAGED_NOTE = "AWS picks the AMI at launch, so the plan has no AMI ID to check"
+
+
+def _aws_managed(launch: Launch, what: str) -> PlannedLaunch:
+    return launch(None, f"AWS-managed AMI: {what}; {_MANAGED_NOTE}", kind=AWS_MANAGED)
+
+
+def _attribute(
+    walker: _Walker, launch: Launch, block: Mapping[str, Any], unknown: Mapping[str, Any],
+    expressions: Mapping[str, Any], module: ModulePath, key: str, label: str,
+) -> PlannedLaunch | None:
+    """The launch an AMI attribute names: its value, or unknown when only apply will know it; None when unset."""
+    value = block.get(key)
+    if isinstance(value, str) and value:
+        return launch(value)
+    if _is_unknown(unknown.get(key)):
+        return launch(None, walker._unknown_reason(label, True, expressions.get(key), module))
+    return None
+
+
+def _batch_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                    expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    """A Batch EC2/SPOT compute environment launches every AMI it names (image_id, each image_id_override,
+    its launch template's image_id); with none, the ECS-optimized AMI of its image type."""
+    for resources, flags, exprs in _nested(after, unknown, expressions, ("compute_resources",)):
+        if str(resources.get("type") or "").startswith("FARGATE"):
+            continue
+        named: list[PlannedLaunch] = []
+        image = _attribute(walker, launch, resources, flags, exprs, module, "image_id", "compute_resources.image_id")
+        named += [image] if image else []
+        image_types: list[str] = []
+        for conf, conf_flags, conf_exprs in _nested(resources, flags, exprs, ("ec2_configuration",)):
+            override = _attribute(walker, launch, conf, conf_flags, conf_exprs, module, "image_id_override",
+                                  "ec2_configuration.image_id_override")
+            named += [override] if override else []
+            if not override and isinstance(conf.get("image_type"), str):
+                image_types.append(conf["image_type"])
+        types = ", ".join(image_types) or "its default image type"
+        managed = f"AWS Batch launches the Amazon ECS-optimized AMI of {types}"
+        via_template = [
+            found for found in walker._via_templates(rc, after, unknown, expressions, module, launch, managed)
+            if found.kind != AWS_MANAGED or not named
+        ]
+        yield from named
+        yield from via_template
+        if not named and not via_template:
+            yield _aws_managed(launch, managed)
+
+
+def _eks_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                  expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    """An EKS managed node group launches its launch template's image_id, else the EKS-optimized AMI of its ami_type."""
+    ami_type = after.get("ami_type") if isinstance(after.get("ami_type"), str) else None
+    release = after.get("release_version") if isinstance(after.get("release_version"), str) else None
+    managed = (f"EKS launches the EKS-optimized AMI for ami_type {ami_type or '(chosen by EKS)'}"
+               f"{f' release {release}' if release else ''}")
+    if _blocks(after.get("launch_template")) or _is_unknown(unknown.get("launch_template")):
+        yield from walker._via_templates(rc, after, unknown, expressions, module, launch, f"AWS-managed AMI: {managed}; {_MANAGED_NOTE}")
+    else:
+        yield _aws_managed(launch, managed)
+
+
+def _emr_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                  expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    found = _attribute(walker, launch, after, unknown, expressions, module, "custom_ami_id", "custom_ami_id")
+    release = after.get("release_label") or "its release label"
+    yield found or _aws_managed(launch, f"EMR launches the Amazon Linux AMI of {release}")
+
+
+def _cloud9_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                     expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    image = after.get("image_id")
+    if isinstance(image, str) and image.startswith("ami-"):
+        yield launch(image)
+    elif _is_unknown(unknown.get("image_id")):
+        yield launch(None, walker._unknown_reason("image_id", True, expressions.get("image_id"), module))
+    else:
+        yield _aws_managed(launch, f"Cloud9 launches the AWS-published image {image or '(default)'}")
+
+
+def _opsworks_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                       expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    found = _attribute(walker, launch, after, unknown, expressions, module, "ami_id", "ami_id")
+    yield found or _aws_managed(launch, f"OpsWorks launches the AMI of os {after.get('os') or '(stack default)'}")
+
+
+def _attribute_launches(key: str, label: str) -> Callable[..., Iterator[PlannedLaunch]]:
+    """Types whose AMI attribute is optional and launches nothing of yours when unset."""
+
+    def launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                 expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+        block, flags, exprs = after, unknown, expressions
+        *parents, attribute = key.split(".")
+        if parents:
+            found = _nested(after, unknown, expressions, tuple(parents))
+            if not found:
+                return
+            block, flags, exprs = found[0]
+        launched = _attribute(walker, launch, block, flags, exprs, module, attribute, label)
+        if launched is not None:
+            yield launched
+
+    return launches
+
+
+def _image_recipe_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                           expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    """Image Builder launches its build instance from parent_image: an AMI ID, or an Image Builder image
+    (ARN) or SSM parameter that it resolves when it builds."""
+    parent = after.get("parent_image")
+    if isinstance(parent, str) and parent and not parent.startswith("ami-"):
+        if re.match(r"^arn:aws[a-z-]*:imagebuilder:[^:]*:aws:image/", parent):
+            yield _aws_managed(launch, f"Image Builder builds from the AWS-published image {parent}")
+        else:
+            yield launch(None, f"parent_image {parent} is resolved by Image Builder when it builds, not known at plan time")
+        return
+    found = _attribute(walker, launch, after, unknown, expressions, module, "parent_image", "parent_image")
+    if found is not None:
+        yield found
+
+
+def _container_recipe_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any],
+                               unknown: Mapping[str, Any], expressions: Mapping[str, Any], module: ModulePath,
+                               launch: Launch) -> Iterator[PlannedLaunch]:
+    found = list(_attribute_launches("instance_configuration.image", "instance_configuration.image")(
+        walker, rc, after, unknown, expressions, module, launch))
+    yield from found or [_aws_managed(launch, "Image Builder launches the build instance from an Amazon ECS-optimized AMI")]
+
+
+_SERVICE_LAUNCHES: dict[str, Callable[..., Iterator[PlannedLaunch]]] = {
+    "aws_batch_compute_environment": _batch_launches,
+    "aws_eks_node_group": _eks_launches,
+    "aws_emr_cluster": _emr_launches,
+    "aws_cloud9_environment_ec2": _cloud9_launches,
+    "aws_opsworks_instance": _opsworks_launches,
+    "aws_codebuild_fleet": _attribute_launches("image_id", "image_id"),
+    "aws_rds_custom_db_engine_version": _attribute_launches("source_image_id", "source_image_id"),
+    "aws_imagebuilder_image_recipe": _image_recipe_launches,
+    "aws_imagebuilder_container_recipe": _container_recipe_launches,
+}
+
+
+def _floating(spec: Mapping[str, Any], unknown: Mapping[str, Any], expression: Mapping[str, Any]) -> bool:
+    """A group's template version that follows later versions: $Latest, $Default, or not set ($Default).
+
+    The provider plans an unset version as known only after apply: it is unset when the configuration
+    shows the block without it. A version only apply will know (`latest_version`) is a number.
+    """
+    if _is_unknown(unknown.get("version")):
+        return bool(expression) and "version" not in expression
+    version = spec.get("version")
+    return not version or version in FLOATING_VERSIONS
+
+
+def _floating_reason(described: str, version: str) -> str:
+    return (
+        f"follows launch template {described} at {version}: Auto Scaling launches every later version, whatever "
+        "its AMI, without checking the caller's ec2:RunInstances; pin a version number"
+    )
+
+
+def _launch_configuration_reason(address: str) -> str:
+    return (
+        "launch configuration: Auto Scaling launches it without checking the caller's ec2:RunInstances "
+        "(only autoscaling:ImageId can restrict it, by AMI ID); approved only when its AMI is approved by ID"
+    )
 
 
 ################################################################################
@@ -530,7 +852,7 @@ class _Locator:
             directory = (directory / source).resolve()
         kind = "data" if rc.get("mode") == "data" else "resource"
         pattern = rf'{kind}\s+"{re.escape(str(rc.get("type")))}"\s+"{re.escape(str(rc.get("name")))}"'
-        return self._find(directory, pattern, _AMI_ATTRIBUTES.get(str(rc.get("type")), ()))
+        return self._find(directory, pattern, _LOCATED_ATTRIBUTES.get(str(rc.get("type")), ()))
 
     def _find(self, directory: Path, block: str, attributes: Sequence[str]) -> Location | None:
         opening = re.compile(rf"^\s*{block}\s*\{{")
@@ -590,19 +912,30 @@ def _blocks(value: Any) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
-def _nested(after: Mapping[str, Any], expression: Mapping[str, Any], path: Sequence[str]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    """The planned blocks at `path`, each with the configuration expressions that produce it.
+def _nested(
+    after: Mapping[str, Any], unknown: Any, expression: Mapping[str, Any], path: Sequence[str]
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]]:
+    """The planned blocks at `path`, each with its after_unknown flags and the configuration expressions
+    that produce it. A block list that is unknown at plan time is left out: the plan shows an optional
+    block that is not set, and a `dynamic` block over values only apply will know, in the same way.
 
     Several blocks of one kind (a set has no stable order) share their merged expressions: a resource
     launches from every template its blocks name, so the union of their references is what it uses.
     """
+    flags = unknown if isinstance(unknown, Mapping) else {}
     if not path:
-        return [(after, expression)]
-    blocks = _blocks(after.get(path[0]))
+        return [(after, flags, expression)]
+    blocks = after.get(path[0]) if isinstance(after.get(path[0]), list) else []
+    block_flags = flags.get(path[0]) if isinstance(flags.get(path[0]), list) else []
     expressions = [e for e in expression.get(path[0]) or [] if isinstance(e, Mapping)] if isinstance(
         expression.get(path[0]), list) else []
     merged: Mapping[str, Any] = expressions[0] if len(expressions) == 1 else _merge_expressions(expressions)
-    return [found for block in blocks for found in _nested(block, merged, path[1:])]
+    found: list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]] = []
+    for index, block in enumerate(blocks):
+        if isinstance(block, Mapping):
+            block_unknown = block_flags[index] if index < len(block_flags) else {}
+            found += _nested(block, block_unknown, merged, path[1:])
+    return found
 
 
 def _is_unknown(value: Any) -> bool:
