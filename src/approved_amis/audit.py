@@ -15,9 +15,9 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, cli
-from approved_amis.classify import Classification, Verdict, classify
+from approved_amis.classify import AMI, Classification, Verdict, classify, classify_exposure
 from approved_amis.images import describe_images
-from approved_amis.inventory import LaunchTemplates, Use, group_pages, instance_pages
+from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import AUDIT_LAYOUT, Finding, Writer, make_writer, verdict_summary
 from approved_amis.rule import ApprovalRule
 
@@ -76,9 +76,13 @@ class Progress:
             self._stream.flush()
 
 
-def findings(uses: list[Use], verdicts: dict[str, Classification], region: str) -> Iterator[Finding]:
+def findings(
+    uses: list[Use], verdicts: dict[str, Classification], region: str, rule: ApprovalRule | None = None
+) -> Iterator[Finding]:
     for use in uses:
-        if use.ami_id is None:
+        if use.kind != AMI and rule is not None:
+            verdict = classify_exposure(use.kind, use.ami_id, rule)
+        elif use.ami_id is None:
             verdict = Classification(Verdict.UNKNOWN, "no AMI in the launch template version or configuration")
         else:
             verdict = verdicts[use.ami_id]
@@ -90,6 +94,7 @@ def findings(uses: list[Use], verdicts: dict[str, Classification], region: str) 
             ami_id=use.ami_id,
             verdict=verdict.verdict,
             reason=reason,
+            kind=use.kind,
         )
 
 
@@ -105,12 +110,18 @@ def scan_region(
     result = RegionResult(region)
     classifier = Classifier(clients["ec2"], rule, account_id)
     templates = LaunchTemplates(clients["ec2"])
-    sources = (templates.pages(), group_pages(clients["autoscaling"], templates), instance_pages(clients["ec2"]))
+    sources = (
+        templates.pages(),
+        group_pages(clients["autoscaling"], templates),
+        instance_pages(clients["ec2"]),
+        spot_request_pages(clients["ec2"]),
+        fleet_pages(clients["ec2"], templates),
+    )
     for pages in sources:
         try:
             for uses in pages:
                 verdicts = classifier(use.ami_id for use in uses if use.ami_id)
-                page = list(findings(uses, verdicts, region))
+                page = list(findings(uses, verdicts, region, rule))
                 result.counts.update(finding.verdict for finding in page)
                 emit(page)
                 progress.add(region, len(uses))

@@ -13,7 +13,7 @@ from typing import Any, Iterable, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, cli
-from approved_amis.classify import Classification, Verdict, classify
+from approved_amis.classify import Classification, Verdict, classify, classify_exposure
 from approved_amis.images import describe_images
 from approved_amis.inventory import LaunchTemplates, launch_configuration_amis
 from approved_amis.output import Column, Finding, Layout, field, make_writer, verdict_summary
@@ -41,11 +41,9 @@ class PlanFinding(Finding):
 
     file: str | None = None
     line: int | None = None
-    kind: str = AMI
 
     def to_dict(self) -> dict[str, Any]:
         row = super().to_dict()
-        row = {"address": row.pop("address"), "resource_type": row.pop("resource_type"), "kind": self.kind, **row}
         if self.file is not None:
             row["file"] = self.file
             row["line"] = self.line
@@ -156,17 +154,11 @@ def classify_launches(
 def _verdict(
     launch: PlannedLaunch, rule: ApprovalRule, verdicts: dict[tuple[str, str], Classification], default_region: str | None
 ) -> Classification:
-    reason = launch.unknown_reason or "AMI not known from the plan"
-    if launch.kind == FLOATING_VERSION:
-        return Classification(Verdict.UNAPPROVED, reason)
-    if launch.kind == LAUNCH_CONFIGURATION:
-        if launch.ami_id is None:
-            return Classification(Verdict.UNKNOWN, f"{reason}; its AMI is not known from the plan")
-        if launch.ami_id in rule.ami_ids:
-            return Classification(Verdict.APPROVED, f"{reason}: {launch.ami_id} is approved by ID")
-        return Classification(Verdict.UNAPPROVED, f"{reason}: {launch.ami_id} is not an approved AMI ID")
+    if launch.kind in (FLOATING_VERSION, LAUNCH_CONFIGURATION):
+        verdict = classify_exposure(launch.kind, launch.ami_id, rule)
+        return Classification(verdict.verdict, launch.unknown_reason or verdict.reason) if launch.kind == FLOATING_VERSION else verdict
     if launch.kind == AWS_MANAGED or launch.ami_id is None:
-        return Classification(Verdict.UNKNOWN, reason)
+        return Classification(Verdict.UNKNOWN, launch.unknown_reason or "AMI not known from the plan")
     return verdicts[(launch.region or default_region or "", launch.ami_id)]
 
 

@@ -33,12 +33,15 @@ class Finding:
     resource_id: str | None = None
     region: str | None = None
     address: str | None = None
+    kind: str | None = None  # what the finding is about (classify.AMI, FLOATING_VERSION, ...); None: an AMI
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
         if self.address is not None:
             row["address"] = self.address
         row["resource_type"] = self.resource_type
+        if self.kind is not None:
+            row["kind"] = self.kind
         if self.resource_id is not None:
             row["resource_id"] = self.resource_id
         if self.region is not None:

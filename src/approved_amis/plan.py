@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION
+
 SUPPORTED_FORMAT_MAJOR = "1"
 
 # Where each resource type names the AMIs it launches (attribute paths through nested blocks). A type
@@ -48,13 +50,6 @@ SSM_PREFIX = "resolve:ssm:"  # EC2 reads the AMI ID from this SSM parameter at e
 CHECKED_ACTIONS = frozenset({"create", "update"})
 FLOATING_VERSIONS = ("$Latest", "$Default")
 
-# What a finding is about: the AMI a resource launches, or a way of launching that the caller's
-# ec2:RunInstances does not check each time (a group following $Latest/$Default, a launch
-# configuration), or an AMI that AWS picks at launch (no ID in the plan).
-AMI = "ami"
-FLOATING_VERSION = "floating-version"
-LAUNCH_CONFIGURATION = "launch-configuration"
-AWS_MANAGED = "aws-managed"
 
 # Where each type names launch templates: block path, then the keys of the template's ID and name.
 TEMPLATE_SPECS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] = {
@@ -355,7 +350,7 @@ class _Walker:
         if resource_type in TEMPLATE_TYPES:
             template = self._template_of(rc)
             if resource_type == "aws_launch_configuration":
-                yield launch(template.image_id, _launch_configuration_reason(address), kind=LAUNCH_CONFIGURATION)
+                yield launch(template.image_id, kind=LAUNCH_CONFIGURATION)
             if template.image_id is not None or template.unknown_reason is not None:
                 yield launch(template.image_id, template.unknown_reason)
             return
@@ -392,7 +387,7 @@ class _Walker:
                 exposures = list(self._from_targets(targets, launch, described, external))
                 yield from exposures
                 for exposure in exposures:
-                    yield replace(exposure, kind=LAUNCH_CONFIGURATION, unknown_reason=_launch_configuration_reason(address))
+                    yield replace(exposure, kind=LAUNCH_CONFIGURATION, unknown_reason=None)
             elif not any(_nested(after, unknown, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
                 yield launch(None, "launch template or configuration is known only after apply")
 
@@ -811,11 +806,6 @@ def _floating_reason(described: str, version: str) -> str:
     )
 
 
-def _launch_configuration_reason(address: str) -> str:
-    return (
-        "launch configuration: Auto Scaling launches it without checking the caller's ec2:RunInstances "
-        "(only autoscaling:ImageId can restrict it, by AMI ID); approved only when its AMI is approved by ID"
-    )
 
 
 ################################################################################
