@@ -89,17 +89,14 @@ def classify_exposure(kind: str, ami_id: str | None, rule: ApprovalRule) -> Clas
     if kind == FLOATING_VERSION:
         return Classification(
             Verdict.UNAPPROVED,
-            "follows $Latest/$Default: Auto Scaling launches every later template version, whatever its AMI, "
-            "without checking the caller's ec2:RunInstances; pin a version number",
+            "follows $Latest/$Default: Auto Scaling launches later versions, whatever their AMI, without "
+            "checking the caller's ec2:RunInstances; pin a version number",
         )
     if kind != LAUNCH_CONFIGURATION:
         raise ValueError(f"not an exposure kind: {kind}")
-    basis = "launch configuration: Auto Scaling launches it without checking the caller's ec2:RunInstances"
+    basis = "launch configuration: launched without checking the caller's ec2:RunInstances"
     if ami_id is None:
         return Classification(Verdict.UNKNOWN, f"{basis}; its AMI is not known")
     if ami_id in rule.ami_ids:
-        return Classification(Verdict.APPROVED, f"{basis}; {ami_id} is approved by ID (autoscaling:ImageId)")
-    return Classification(
-        Verdict.UNAPPROVED,
-        f"{basis}, and only an AMI approved by ID (autoscaling:ImageId) can be allowed; {ami_id} is not",
-    )
+        return Classification(Verdict.APPROVED, f"{basis}; its AMI is approved by ID (autoscaling:ImageId)")
+    return Classification(Verdict.UNAPPROVED, f"{basis}; only an AMI approved by ID (autoscaling:ImageId) clears it")

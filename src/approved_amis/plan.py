@@ -426,8 +426,8 @@ class _Walker:
                         candidates = f"the only candidate: {block} is a dynamic block the plan does not link"
                 if resource_type == "aws_autoscaling_group" and _floating(spec, spec_unknown, expression):
                     version_text = version or "$Default (version not set)"
-                    followed = " or ".join(t.address for t in targets) or described
-                    yield launch(None, _floating_reason(followed, version_text), f"launch template {followed}", kind=FLOATING_VERSION)
+                    followed = " or ".join(t.address for t in targets) or f"launch template {described}"
+                    yield launch(None, _floating_reason(followed, version_text), kind=FLOATING_VERSION)
                 yield from self._from_targets(targets, launch, f"launch template {described}", external, managed, candidates)
 
     def _candidates(self, module: ModulePath) -> list[_Template]:
@@ -799,10 +799,10 @@ def _floating(spec: Mapping[str, Any], unknown: Mapping[str, Any], expression: M
     return not version or version in FLOATING_VERSIONS
 
 
-def _floating_reason(described: str, version: str) -> str:
+def _floating_reason(followed: str, version: str) -> str:
     return (
-        f"follows launch template {described} at {version}: Auto Scaling launches every later version, whatever "
-        "its AMI, without checking the caller's ec2:RunInstances; pin a version number"
+        f"follows {followed} at {version}: Auto Scaling launches later versions, whatever their AMI, without "
+        "checking the caller's ec2:RunInstances; pin a version number"
     )
 
 
