@@ -506,7 +506,10 @@ def _regions_in(resource: Mapping[str, Any]) -> set[str]:
 # Services that launch EC2 from an AMI they are given, or pick one themselves
 ################################################################################
 
-_MANAGED_NOTE = "AWS picks the AMI at launch, so the plan has no AMI ID to check"
+_MANAGED_NOTE = (
+    "AWS picks the AMI at launch, so the plan holds no AMI ID to check; EC2 Allowed AMIs (enabled) gates it "
+    "at launch whoever launches it"
+)
 
 
 def _aws_managed(launch: Launch, what: str) -> PlannedLaunch:
