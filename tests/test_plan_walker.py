@@ -45,10 +45,13 @@ def test_a_dynamic_launch_template_block_leads_to_the_template_of_its_module_ins
     """`after.launch_template = [{}]` and no block in the configuration: the module instance's own template."""
     group = change("aws_autoscaling_group.this", {"launch_template": [{}]},
                    {"launch_template": [{"id": True, "name": True, "version": True}]}, module='module.asg["a"]')
+    retired = change("aws_launch_template.old", {"image_id": "ami-ccccccccccccccccc"}, module='module.asg["a"]',
+                     actions=("delete",))
     document = plan(
         group,
         template("aws_launch_template.this", "ami-aaaaaaaaaaaaaaaaa", 'module.asg["a"]'),
         template("aws_launch_template.this", "ami-bbbbbbbbbbbbbbbbb", 'module.asg["b"]'),
+        retired,  # a template being deleted is no candidate
     )
     found = [entry for entry in planned_launches(document).launches if entry.resource_type == "aws_autoscaling_group"]
     assert [(f.ami_id, f.via) for f in found] == [

@@ -296,7 +296,11 @@ class _Walker:
         and those reachable from the inputs of every module call above it."""
         found: dict[str, _Template] = {}
         for rc in self.changes:
-            if rc.get("type") == "aws_launch_template" and matches_module(parse_module_address(rc.get("module_address")), module):
+            if (
+                rc.get("type") == "aws_launch_template"
+                and (rc.get("change") or {}).get("actions") != ["delete"]
+                and matches_module(parse_module_address(rc.get("module_address")), module)
+            ):
                 found.setdefault(str(rc["address"]), self._template_of(rc))
         for depth in range(len(module), 0, -1):
             names = [name for name, _ in module[:depth]]
