@@ -17,6 +17,7 @@ from tfcli import REPO_ROOT, emulator_credentials, terraform_env
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "check-plan"
 REGION = "us-east-1"
+WEST = "us-west-2"
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class SeededAmis:
     template: str
     looked_up: str
     looked_up_name: str
+    dev: str  # tagged Environment=Dev
+    west: str  # tagged Environment=Prod, registered in us-west-2 only
 
     def tf_vars(self) -> dict[str, str]:
         """The fleet fixture's variables, as TF_VAR_ environment entries."""
@@ -38,15 +41,17 @@ class SeededAmis:
             "deregistered_ami": self.deregistered,
             "template_ami": self.template,
             "looked_up_ami_name": self.looked_up_name,
+            "dev_ami": self.dev,
+            "west_ami": self.west,
         }
         return {f"TF_VAR_{name}": value for name, value in values.items()}
 
 
-def client(endpoint_url: str, service: str) -> Any:
+def client(endpoint_url: str, service: str, region: str = REGION) -> Any:
     credentials = emulator_credentials(endpoint_url)
     return boto3.client(
         service,
-        region_name=REGION,
+        region_name=region,
         endpoint_url=endpoint_url,
         aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
@@ -58,10 +63,10 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
     the launch templates and configuration that the plan names but does not manage."""
     ec2 = client(endpoint_url, "ec2")
 
-    def register(name: str, tags: dict[str, str]) -> str:
-        image_id = ec2.register_image(Name=name, RootDeviceName="/dev/xvda")["ImageId"]
+    def register(name: str, tags: dict[str, str], region_client: Any = ec2) -> str:
+        image_id = region_client.register_image(Name=name, RootDeviceName="/dev/xvda")["ImageId"]
         if tags:
-            ec2.create_tags(Resources=[image_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+            region_client.create_tags(Resources=[image_id], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
         return image_id
 
     deregistered = register("check-plan-deregistered", {"Environment": "Prod"})
@@ -81,6 +86,8 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
         template=register("check-plan-template", {"Environment": "Staging"}),
         looked_up=register("check-plan-looked-up", {"Environment": "Prod"}),
         looked_up_name="check-plan-looked-up",
+        dev=register("check-plan-dev", {"Environment": "Dev"}),
+        west=register("check-plan-west", {"Environment": "Prod"}, client(endpoint_url, "ec2", WEST)),
     )
 
 
@@ -176,7 +183,7 @@ def approved_amis(
     endpoint_url: str, *args: str, stdin: str | None = None, extra_env: dict[str, str] | None = None
 ) -> Run:
     """Run the installed `approved-amis` command against the emulator."""
-    env = dict(os.environ, **emulator_credentials(endpoint_url), **(extra_env or {}))
+    env = {**os.environ, **emulator_credentials(endpoint_url), **(extra_env or {})}
     result = subprocess.run(
         [str(cli_path()), *args], input=stdin, env=env, capture_output=True, text=True, timeout=120
     )

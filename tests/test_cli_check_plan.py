@@ -32,9 +32,11 @@ from emulator import running_emulator
 from tfcli import REPO_ROOT
 
 FLEET = FIXTURES / "fleet"
+WILD = FIXTURES / "wild"
 RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
 EXPECTED = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
 VERDICTS_EXPECTED = yaml.safe_load((FIXTURES / "verdicts-findings.yaml").read_text())
+WILD_EXPECTED = yaml.safe_load((FIXTURES / "wild-findings.yaml").read_text())
 ONE_LINE = re.compile(r"^approved-amis: error: [^\n]+\n$")
 
 
@@ -48,6 +50,7 @@ class Plans:
     lifecycle: Path  # plan JSON with an update, a no-op and a delete of launch templates
     state_file: Path  # terraform.tfstate of the applied lifecycle root
     state_json: Path  # `terraform show -json` of that state
+    wild: Path  # plan JSON of the wild root (shapes of public modules)
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +79,17 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
         def no_ec2() -> Path:
             return plan_json(FIXTURES / "no-ec2", env_for(url, scratch / "tf-no-ec2"), scratch / "no-ec2.tfplan")
 
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        def wild() -> Path:
+            return plan_json(WILD, env_for(url, scratch / "tf-wild", amis.tf_vars()), scratch / "wild.tfplan")
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
             fleet_done, lifecycle_done, no_ec2_done = pool.submit(fleet), pool.submit(lifecycle), pool.submit(no_ec2)
+            wild_done = pool.submit(wild)
             (fleet_plan, fleet_text), (lifecycle_plan, state_file, state_json) = fleet_done.result(), lifecycle_done.result()
-            yield Plans(url, amis, fleet_plan, fleet_text, no_ec2_done.result(), lifecycle_plan, state_file, state_json)
+            yield Plans(
+                url, amis, fleet_plan, fleet_text, no_ec2_done.result(), lifecycle_plan, state_file, state_json,
+                wild_done.result(),
+            )
 
 
 @pytest.fixture(scope="module")
@@ -87,25 +97,82 @@ def fleet_json(plans: Plans) -> Run:
     return approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE, "--root", str(FLEET), "--format", "json")
 
 
-def expected_ami(plans: Plans, name: str | None) -> str | None:
-    return None if name is None else getattr(plans.amis, name)
+def expected_ami(amis: SeededAmis, name: str | None) -> str | None:
+    return None if name is None else getattr(amis, name)
+
+
+def assert_findings(findings: list[dict[str, Any]], expected: list[dict[str, Any]], amis: SeededAmis) -> None:
+    """Exactly the expected findings (address, kind, AMI, verdict), each reason holding the expected words."""
+
+    def key(address: str, kind: str, ami: str | None) -> tuple[str, str, str | None]:
+        return address, kind, ami
+
+    found = Counter((*key(f["address"], f["kind"], f["ami_id"]), f["verdict"]) for f in findings)
+    wanted = Counter(
+        (*key(e["address"], e.get("kind", "ami"), expected_ami(amis, e["ami"])), e["verdict"]) for e in expected
+    )
+    assert found == wanted
+    for entry in expected:
+        wanted_key = key(entry["address"], entry.get("kind", "ami"), expected_ami(amis, entry["ami"]))
+        matching = [f for f in findings if key(f["address"], f["kind"], f["ami_id"]) == wanted_key]
+        assert any(all(word in f["reason"] for word in entry["reason"]) for f in matching), (entry, matching)
 
 
 def test_every_planned_launch_is_found_and_classified(plans: Plans, fleet_json: Run) -> None:
-    findings = json.loads(fleet_json.stdout)
-    found = Counter((f["address"], f["ami_id"], f["verdict"]) for f in findings)
-    wanted = Counter((e["address"], expected_ami(plans, e["ami"]), e["verdict"]) for e in EXPECTED)
-    assert found == wanted
-    for expected in EXPECTED:
-        ami = expected_ami(plans, expected["ami"])
-        (finding,) = [f for f in findings if (f["address"], f["ami_id"]) == (expected["address"], ami)]
-        for word in expected["reason"]:
-            assert word in finding["reason"], finding
+    assert_findings(json.loads(fleet_json.stdout), EXPECTED, plans.amis)
+
+
+@pytest.fixture(scope="module")
+def wild_json(plans: Plans) -> Run:
+    return approved_amis(plans.url, "check-plan", str(plans.wild), *RULE, "--root", str(WILD), "--format", "json")
+
+
+def test_every_launch_of_the_public_shapes_is_found_and_classified(plans: Plans, wild_json: Run) -> None:
+    findings = json.loads(wild_json.stdout)
+    assert_findings([f for f in findings if f["address"] != "aws_instance.amazon"], WILD_EXPECTED, plans.amis)
+    assert wild_json.code == 1
+
+
+def test_an_amazon_ami_is_handed_to_the_classifier_in_its_region(plans: Plans, wild_json: Run) -> None:
+    plan = json.loads(plans.wild.read_text())
+    (looked_up,) = [r for r in plan["prior_state"]["values"]["root_module"]["resources"] if r["address"] == "data.aws_ami.amazon"]
+    assert looked_up["values"]["image_owner_alias"] == "amazon"
+    (finding,) = [f for f in json.loads(wild_json.stdout) if f["address"] == "aws_instance.amazon"]
+    assert (finding["kind"], finding["ami_id"]) == ("ami", looked_up["values"]["id"])
+    assert finding["verdict"] != "approved"
+    assert "not found" not in finding["reason"]  # described in us-east-1, where the data source found it
+    by_owner = approved_amis(plans.url, "check-plan", str(plans.wild), *RULE, "--owner", "amazon", "--format", "json")
+    (approved,) = [f for f in json.loads(by_owner.stdout) if f["address"] == "aws_instance.amazon"]
+    assert approved["verdict"] == "approved"
+
+
+def test_regions_come_from_the_plan_and_the_fallback_says_so(plans: Plans, tmp_path: Path) -> None:
+    """The fleet's provider region is a constant; without it, its groups' availability zones show it; without
+    those too, --region is used and every reason says so."""
+    document = json.loads(plans.fleet.read_text())
+    del document["configuration"]["provider_config"]["aws"]["expressions"]["region"]
+    evidence = tmp_path / "no-region.json"
+    evidence.write_text(json.dumps(document))
+    document["planned_values"] = {}
+    document["prior_state"] = {}
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(document))
+    west = {"AWS_REGION": "us-west-2", "AWS_DEFAULT_REGION": "us-west-2"}
+    from_plan = approved_amis(plans.url, "check-plan", str(evidence), *RULE, "--format", "json", extra_env=west)
+    from_flag = approved_amis(plans.url, "check-plan", str(bare), *RULE, "--region", "us-east-1", "--format", "json")
+    for result in (from_plan, from_flag):
+        assert result.code == 1, result.stderr
+        approved = [f for f in json.loads(result.stdout) if f["address"] == "aws_instance.approved"]
+        assert [f["verdict"] for f in approved] == ["approved"], approved
+    assert not any("from --region" in f["reason"] for f in json.loads(from_plan.stdout))
+    with_ids = [f for f in json.loads(from_flag.stdout) if f["kind"] == "ami" and f["ami_id"]]
+    assert with_ids and all("region us-east-1 from --region/AWS_REGION" in f["reason"] for f in with_ids)
 
 
 def test_json_findings_carry_the_documented_fields(fleet_json: Run) -> None:
     for finding in json.loads(fleet_json.stdout):
-        assert {"address", "resource_type", "ami_id", "verdict", "reason"} <= set(finding)
+        assert {"address", "resource_type", "kind", "ami_id", "verdict", "reason"} <= set(finding)
+        assert finding["kind"] in {"ami", "floating-version", "launch-configuration", "aws-managed"}
         assert finding["verdict"] in {"approved", "unapproved", "unknown"}
         assert finding["address"].split(".")[-2] == finding["resource_type"]
         assert finding["ami_id"] is None or re.fullmatch(r"ami-[0-9a-f]{17}", finding["ami_id"])
@@ -162,14 +229,26 @@ def test_exit_codes_follow_the_verdicts(plans: Plans) -> None:
     approve_the_rest = [f"--ami-id={ami}" for ami in (amis.wrong_case, amis.untagged, amis.template)]
     plan = str(plans.fleet)
     assert approved_amis(plans.url, "check-plan", plan, *RULE).code == 1
-    assert approved_amis(plans.url, "check-plan", plan, *RULE, *approve_the_rest).code == 0
+    # Every AMI approved: what still fails are the groups on $Latest/$Default and the launch
+    # configurations whose AMI is not approved by ID.
+    everything = approved_amis(plans.url, "check-plan", plan, *RULE, *approve_the_rest, "--format", "json")
+    failing = [f for f in json.loads(everything.stdout) if f["verdict"] == "unapproved"]
+    assert {f["kind"] for f in failing} == {"floating-version", "launch-configuration"}
+    assert [f["address"] for f in failing if f["kind"] == "launch-configuration"] == ["aws_autoscaling_group.legacy_external"]
+    assert everything.code == 1
+    lifecycle = str(plans.lifecycle)
+    assert approved_amis(plans.url, "check-plan", lifecycle, *RULE, f"--ami-id={amis.untagged}").code == 0
     assert approved_amis(plans.url, "check-plan", plan, *RULE, *approve_the_rest, "--fail-on", "unknown").code == 1
     by_owner = approved_amis(plans.url, "check-plan", plan, *RULE, "--owner", "123456789012", "--format", "json")
     verdicts = Counter(f["verdict"] for f in json.loads(by_owner.stdout))
-    # The owner approves every AMI it can see; the deregistered one and those the plan cannot tell stay unknown.
-    unknown = [e for e in EXPECTED if e["ami"] in (None, "deregistered")]
-    assert verdicts == Counter(approved=len(EXPECTED) - len(unknown), unknown=len(unknown))
-    assert by_owner.code == 0
+    # The owner approves every AMI it can see; the deregistered one and those the plan cannot tell stay
+    # unknown; the owner approves no group on $Latest/$Default and no launch configuration.
+    exposures = [e for e in EXPECTED if e.get("kind", "ami") != "ami"]
+    unknown = [e for e in EXPECTED if e.get("kind", "ami") == "ami" and e["ami"] in (None, "deregistered")]
+    assert verdicts == Counter(
+        approved=len(EXPECTED) - len(unknown) - len(exposures), unknown=len(unknown), unapproved=len(exposures)
+    )
+    assert by_owner.code == 1
 
 
 def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tmp_path: Path) -> None:
@@ -253,7 +332,7 @@ def test_plan_without_ec2_resources_exits_0_and_says_so(plans: Plans) -> None:
     result = approved_amis(plans.url, "check-plan", str(plans.no_ec2), *RULE)
     assert result.code == 0
     assert result.stdout.splitlines() == [f"{plans.no_ec2}: no EC2 launch resources (instances, launch templates, "
-                                          "Auto Scaling groups, fleets): nothing to check"]
+                                          "Auto Scaling groups, fleets, service-managed compute): nothing to check"]
 
 
 def test_runtime_and_usage_errors_exit_2(plans: Plans) -> None:

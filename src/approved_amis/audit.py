@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
-from approved_amis.classify import Classification, Verdict, classify
+from approved_amis.classify import AMI, Classification, Verdict, classify, classify_exposure
 from approved_amis.fanout import (
     DEFAULT_ORGANIZATION_WORKERS,
     MAX_ORGANIZATION_WORKERS,
@@ -22,7 +22,7 @@ from approved_amis.fanout import (
     map_regions,
 )
 from approved_amis.images import describe_images
-from approved_amis.inventory import LaunchTemplates, Use, group_pages, instance_pages
+from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import (
     AUDIT_LAYOUT,
     ORGANIZATION_AUDIT_LAYOUT,
@@ -88,10 +88,16 @@ class Progress:
 
 
 def findings(
-    uses: list[Use], verdicts: dict[str, Classification], region: str, account: str | None = None
+    uses: list[Use],
+    verdicts: dict[str, Classification],
+    region: str,
+    rule: ApprovalRule | None = None,
+    account: str | None = None,
 ) -> Iterator[Finding]:
     for use in uses:
-        if use.ami_id is None:
+        if use.kind != AMI and rule is not None:
+            verdict = classify_exposure(use.kind, use.ami_id, rule)
+        elif use.ami_id is None:
             verdict = Classification(Verdict.UNKNOWN, "no AMI in the launch template version or configuration")
         else:
             verdict = verdicts[use.ami_id]
@@ -104,6 +110,7 @@ def findings(
             verdict=verdict.verdict,
             reason=reason,
             account_id=account,
+            kind=use.kind,
         )
 
 
@@ -121,12 +128,18 @@ def scan_region(
     result = RegionResult(region)
     classifier = Classifier(clients["ec2"], rule, account_id)
     templates = LaunchTemplates(clients["ec2"])
-    sources = (templates.pages(), group_pages(clients["autoscaling"], templates), instance_pages(clients["ec2"]))
+    sources = (
+        templates.pages(),
+        group_pages(clients["autoscaling"], templates),
+        instance_pages(clients["ec2"]),
+        spot_request_pages(clients["ec2"]),
+        fleet_pages(clients["ec2"], templates),
+    )
     for pages in sources:
         try:
             for uses in pages:
                 verdicts = classifier(use.ami_id for use in uses if use.ami_id)
-                page = list(findings(uses, verdicts, region, account_id if name_account else None))
+                page = list(findings(uses, verdicts, region, rule, account_id if name_account else None))
                 result.counts.update(finding.verdict for finding in page)
                 emit(page)
                 if progress is not None:

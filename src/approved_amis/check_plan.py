@@ -13,15 +13,26 @@ from typing import Any, Iterable, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options
-from approved_amis.classify import Classification, Verdict, classify
+from approved_amis.classify import Classification, Verdict, classify, classify_exposure
 from approved_amis.images import describe_images
 from approved_amis.inventory import LaunchTemplates, launch_configuration_amis
 from approved_amis.output import Column, Finding, Layout, field, make_writer, verdict_summary
-from approved_amis.plan import ExternalTemplate, PlanError, PlannedLaunch, load_plan, parse_plan, planned_launches
+from approved_amis.plan import (
+    AMI,
+    AWS_MANAGED,
+    FLOATING_VERSION,
+    LAUNCH_CONFIGURATION,
+    ExternalTemplate,
+    PlanError,
+    PlannedLaunch,
+    load_plan,
+    parse_plan,
+    planned_launches,
+)
 from approved_amis.rule import ApprovalRule
 
 FORMATS = ("table", "json", "sarif")
-JSON_FIELDS = ("address", "resource_type", "ami_id", "verdict", "reason", "file", "line")
+JSON_FIELDS = ("address", "resource_type", "kind", "ami_id", "verdict", "reason", "file", "line")
 
 
 @dataclass(frozen=True)
@@ -113,10 +124,14 @@ def _read_region(
 def classify_launches(
     launches: list[PlannedLaunch], rule: ApprovalRule, session: Any, default_region: str | None
 ) -> list[PlanFinding]:
-    """One finding per planned launch; AMIs described in batches, once per region, classified as `audit` does."""
+    """One finding per planned launch; AMIs described in batches, once per region, classified as `audit` does.
+
+    Each AMI is looked up in the region its provider configuration works in, as the plan shows it;
+    `default_region` (--region, AWS_REGION) only where the plan does not show it, and the reason says so.
+    """
     by_region: dict[str, set[str]] = defaultdict(set)
     for launch in launches:
-        if launch.ami_id is not None:
+        if launch.ami_id is not None and launch.kind == AMI:
             by_region[launch.region or default_region or ""].add(launch.ami_id)
     verdicts: dict[tuple[str, str], Classification] = {}
     if by_region:
@@ -129,26 +144,38 @@ def classify_launches(
             except (ClientError, BotoCoreError) as error:
                 raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
             for ami_id, image in images.items():
-                verdicts[(region, ami_id)] = classify(ami_id, image, rule, account)
-    findings = []
-    for launch in launches:
-        if launch.ami_id is None:
-            verdict = Classification(Verdict.UNKNOWN, launch.unknown_reason or "AMI not known from the plan")
-        else:
-            verdict = verdicts[(launch.region or default_region or "", launch.ami_id)]
-        reason = f"{verdict.reason} (via {launch.via})" if launch.via else verdict.reason
-        findings.append(
-            PlanFinding(
-                resource_type=launch.resource_type,
-                ami_id=launch.ami_id,
-                verdict=verdict.verdict,
-                reason=reason,
-                address=launch.address,
-                file=launch.location.path if launch.location else None,
-                line=launch.location.line if launch.location else None,
-            )
-        )
-    return findings
+                verdict = classify(ami_id, image, rule, account)
+                if image is None:
+                    verdict = Classification(verdict.verdict, f"{verdict.reason} (searched {region})")
+                verdicts[(region, ami_id)] = verdict
+    return [_finding(launch, _verdict(launch, rule, verdicts, default_region), default_region) for launch in launches]
+
+
+def _verdict(
+    launch: PlannedLaunch, rule: ApprovalRule, verdicts: dict[tuple[str, str], Classification], default_region: str | None
+) -> Classification:
+    if launch.kind in (FLOATING_VERSION, LAUNCH_CONFIGURATION):
+        verdict = classify_exposure(launch.kind, launch.ami_id, rule)
+        return Classification(verdict.verdict, launch.unknown_reason or verdict.reason) if launch.kind == FLOATING_VERSION else verdict
+    if launch.kind == AWS_MANAGED or launch.ami_id is None:
+        return Classification(Verdict.UNKNOWN, launch.unknown_reason or "AMI not known from the plan")
+    return verdicts[(launch.region or default_region or "", launch.ami_id)]
+
+
+def _finding(launch: PlannedLaunch, verdict: Classification, default_region: str | None) -> PlanFinding:
+    reason = f"{verdict.reason} (via {launch.via})" if launch.via else verdict.reason
+    if launch.region is None and default_region and launch.kind == AMI and launch.ami_id is not None:
+        reason += f" [region {default_region} from --region/AWS_REGION: the plan does not show its provider's region]"
+    return PlanFinding(
+        resource_type=launch.resource_type,
+        ami_id=launch.ami_id,
+        verdict=verdict.verdict,
+        reason=reason,
+        address=launch.address,
+        file=launch.location.path if launch.location else None,
+        line=launch.location.line if launch.location else None,
+        kind=launch.kind,
+    )
 
 
 def report(findings: list[PlanFinding], fmt: str, stream: TextIO, summary: str, summary_stream: TextIO) -> None:
@@ -197,9 +224,12 @@ def run(args: argparse.Namespace) -> int:
     name = ", ".join("standard input" if path == "-" else path for path in args.plan)
     findings: list[PlanFinding] = []
     if resources == 0:
-        summary = f"{name}: no EC2 launch resources (instances, launch templates, Auto Scaling groups, fleets): nothing to check"
+        summary = (
+            f"{name}: no EC2 launch resources (instances, launch templates, Auto Scaling groups, fleets, "
+            "service-managed compute): nothing to check"
+        )
     else:
-        needs_aws = any(launch.ami_id or launch.external for launch in launches)
+        needs_aws = any((launch.ami_id and launch.kind == AMI) or launch.external for launch in launches)
         session = aws.session(args.profile) if needs_aws else None
         default_region = args.region or (session.region_name if session is not None else None)
         launches = read_external(launches, session, default_region)

@@ -93,3 +93,33 @@ def _classify_by_tag(image: Image, rule: ApprovalRule) -> Classification:
             f"tag {key}={value} differs in letter case from {allowed} (values are case-sensitive)",
         )
     return Classification(Verdict.UNAPPROVED, f"tag {key}={value} is not {allowed}")
+
+
+# Uses that no AMI approval clears on its own: Auto Scaling launches from them without checking the
+# caller's ec2:RunInstances (aws-facts: autoscaling:LaunchTemplateVersionSpecified, autoscaling:ImageId).
+# Kinds of use: the AMI a resource launches; a group following a template version that can change under
+# it; a group on (or the creation of) a launch configuration; an AMI that AWS picks at launch.
+AMI = "ami"
+FLOATING_VERSION = "floating-version"
+LAUNCH_CONFIGURATION = "launch-configuration"
+AWS_MANAGED = "aws-managed"
+
+
+def classify_exposure(kind: str, ami_id: str | None, rule: ApprovalRule) -> Classification:
+    """The verdict on a group that follows $Latest/$Default (never approved: a later version launches
+    whatever AMI it names) or on a launch configuration (approved only when its AMI is approved by ID,
+    the one thing autoscaling:ImageId can name)."""
+    if kind == FLOATING_VERSION:
+        return Classification(
+            Verdict.UNAPPROVED,
+            "follows $Latest/$Default: Auto Scaling launches later versions, whatever their AMI, without "
+            "checking the caller's ec2:RunInstances; pin a version number",
+        )
+    if kind != LAUNCH_CONFIGURATION:
+        raise ValueError(f"not an exposure kind: {kind}")
+    basis = "launch configuration: launched without checking the caller's ec2:RunInstances"
+    if ami_id is None:
+        return Classification(Verdict.UNKNOWN, f"{basis}; its AMI is not known")
+    if ami_id in rule.ami_ids:
+        return Classification(Verdict.APPROVED, f"{basis}; its AMI is approved by ID (autoscaling:ImageId)")
+    return Classification(Verdict.UNAPPROVED, f"{basis}; only an AMI approved by ID (autoscaling:ImageId) clears it")

@@ -1,10 +1,16 @@
-"""What uses which AMI in one region: instances, launch templates, Auto Scaling groups. Every listing is
-paginated and yields page by page, so callers hold one page at a time."""
+"""What uses which AMI in one region: instances, launch templates, Auto Scaling groups, spot requests and
+fleets. Every listing is paginated and yields page by page, so callers hold one page at a time.
+
+Besides the AMI each one launches, a group that follows `$Latest`/`$Default` or runs on a launch
+configuration is a use of its own kind: Auto Scaling launches from it without checking the caller's
+ec2:RunInstances, so the group is exposed even when today's AMI is approved."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Iterator
+
+from approved_amis.classify import AMI, FLOATING_VERSION, LAUNCH_CONFIGURATION
 
 ACTIVE_INSTANCE_STATES = ("pending", "running", "stopping", "stopped")
 INSTANCE_PAGE_SIZE = 1000
@@ -13,6 +19,13 @@ LAUNCH_CONFIGURATIONS_PER_CALL = 50
 INSTANCE = "instance"
 LAUNCH_TEMPLATE = "launch-template"
 AUTO_SCALING_GROUP = "auto-scaling-group"
+SPOT_INSTANCE_REQUEST = "spot-instance-request"
+SPOT_FLEET_REQUEST = "spot-fleet-request"
+EC2_FLEET = "ec2-fleet"
+
+FLOATING_VERSIONS = ("$Latest", "$Default")
+OPEN_SPOT_REQUEST_STATES = ("open", "active")  # a request that can still launch (again, if persistent)
+ACTIVE_FLEET_STATES = ("submitted", "active", "modifying")
 
 
 @dataclass(frozen=True)
@@ -23,6 +36,7 @@ class Use:
     resource_id: str
     ami_id: str | None
     via: str = ""
+    kind: str = AMI
 
 
 def instance_pages(ec2: Any, states: tuple[str, ...] = ACTIVE_INSTANCE_STATES) -> Iterator[list[Use]]:
@@ -117,31 +131,90 @@ def group_pages(autoscaling: Any, templates: LaunchTemplates) -> Iterator[list[U
         uses: list[Use] = []
         for group in groups:
             name = group["AutoScalingGroupName"]
-            seen: set[tuple[str, str | None]] = set()
-            for via, ami_id in _group_sources(group, templates, configurations):
-                if (via, ami_id) not in seen:
-                    seen.add((via, ami_id))
-                    uses.append(Use(AUTO_SCALING_GROUP, name, ami_id, via))
+            seen: set[tuple[str, str | None, str]] = set()
+            for via, ami_id, kind in _group_sources(group, templates, configurations):
+                if (via, ami_id, kind) not in seen:
+                    seen.add((via, ami_id, kind))
+                    uses.append(Use(AUTO_SCALING_GROUP, name, ami_id, via, kind))
         yield uses
 
 
 def _group_sources(
     group: dict[str, Any], templates: LaunchTemplates, configurations: dict[str, str | None]
-) -> Iterator[tuple[str, str | None]]:
+) -> Iterator[tuple[str, str | None, str]]:
+    """(how, AMI, kind) for each way the group launches: its AMIs, and the exposures of its sources."""
     if group.get("LaunchConfigurationName"):
         name = group["LaunchConfigurationName"]
-        yield f"launch configuration {name}", configurations.get(name)
-    if group.get("LaunchTemplate"):
-        reference, ami_id = templates.resolve(group["LaunchTemplate"])
-        yield f"launch template {reference}", ami_id
+        yield f"launch configuration {name}", configurations.get(name), AMI
+        yield f"launch configuration {name}", configurations.get(name), LAUNCH_CONFIGURATION
     policy = (group.get("MixedInstancesPolicy") or {}).get("LaunchTemplate") or {}
-    if policy.get("LaunchTemplateSpecification"):
-        reference, ami_id = templates.resolve(policy["LaunchTemplateSpecification"])
-        yield f"launch template {reference}", ami_id
-    for override in policy.get("Overrides") or ():
-        if override.get("LaunchTemplateSpecification"):
-            reference, ami_id = templates.resolve(override["LaunchTemplateSpecification"])
-            yield f"launch template {reference} (override)", ami_id
+    specifications = [(group.get("LaunchTemplate"), ""), (policy.get("LaunchTemplateSpecification"), "")]
+    specifications += [(o.get("LaunchTemplateSpecification"), " (override)") for o in policy.get("Overrides") or ()]
+    for specification, suffix in specifications:
+        if not specification:
+            continue
+        reference, ami_id = templates.resolve(specification)
+        yield f"launch template {reference}{suffix}", ami_id, AMI
+        version = str(specification.get("Version") or "$Default")
+        if version in FLOATING_VERSIONS:
+            template = specification.get("LaunchTemplateId") or specification.get("LaunchTemplateName")
+            yield f"launch template {template} at {version}{suffix}", ami_id, FLOATING_VERSION
+
+
+def spot_request_pages(ec2: Any) -> Iterator[list[Use]]:
+    """Open and active spot instance requests: what they launch, or launch again when persistent."""
+    paginator = ec2.get_paginator("describe_spot_instance_requests")
+    filters = [{"Name": "state", "Values": list(OPEN_SPOT_REQUEST_STATES)}]
+    for page in paginator.paginate(Filters=filters):
+        yield [
+            Use(SPOT_INSTANCE_REQUEST, request["SpotInstanceRequestId"], (request.get("LaunchSpecification") or {}).get("ImageId"))
+            for request in page.get("SpotInstanceRequests", [])
+        ]
+
+
+def fleet_pages(ec2: Any, templates: LaunchTemplates) -> Iterator[list[Use]]:
+    """Spot fleets and EC2 fleets that can still launch, by each AMI their specifications, templates and
+    overrides name."""
+    for page in ec2.get_paginator("describe_spot_fleet_requests").paginate():
+        uses: list[Use] = []
+        for request in page.get("SpotFleetRequestConfigs", []):
+            if request.get("SpotFleetRequestState") not in ACTIVE_FLEET_STATES:
+                continue
+            config = request.get("SpotFleetRequestConfig") or {}
+            identifier = request["SpotFleetRequestId"]
+            for specification in config.get("LaunchSpecifications") or ():
+                uses.append(Use(SPOT_FLEET_REQUEST, identifier, specification.get("ImageId"), "launch specification"))
+            uses += _fleet_template_uses(SPOT_FLEET_REQUEST, identifier, config.get("LaunchTemplateConfigs"), templates)
+        yield _distinct(uses)
+    for page in ec2.get_paginator("describe_fleets").paginate():
+        uses = []
+        for fleet in page.get("Fleets", []):
+            if fleet.get("FleetState") not in ACTIVE_FLEET_STATES:
+                continue
+            uses += _fleet_template_uses(EC2_FLEET, fleet["FleetId"], fleet.get("LaunchTemplateConfigs"), templates)
+        yield _distinct(uses)
+
+
+def _fleet_template_uses(
+    resource_type: str, identifier: str, configs: Any, templates: LaunchTemplates
+) -> list[Use]:
+    uses: list[Use] = []
+    for config in configs or ():
+        specification = config.get("LaunchTemplateSpecification") or {}
+        overrides = config.get("Overrides") or ()
+        if specification:
+            reference, ami_id = templates.resolve(specification)
+            # An override's ImageId replaces the template's AMI for the capacity it describes.
+            if not overrides or any(not o.get("ImageId") for o in overrides):
+                uses.append(Use(resource_type, identifier, ami_id, f"launch template {reference}"))
+        for override in overrides:
+            if override.get("ImageId"):
+                uses.append(Use(resource_type, identifier, override["ImageId"], "override"))
+    return uses
+
+
+def _distinct(uses: list[Use]) -> list[Use]:
+    return list(dict.fromkeys(uses))
 
 
 def launch_configuration_amis(autoscaling: Any, names: set[str]) -> dict[str, str | None]:

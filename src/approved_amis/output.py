@@ -35,6 +35,7 @@ class Finding:
     region: str | None = None
     address: str | None = None
     account_id: str | None = None
+    kind: str | None = None  # what the finding is about (classify.AMI, FLOATING_VERSION, ...); None: an AMI
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -43,6 +44,8 @@ class Finding:
         if self.address is not None:
             row["address"] = self.address
         row["resource_type"] = self.resource_type
+        if self.kind is not None:
+            row["kind"] = self.kind
         if self.resource_id is not None:
             row["resource_id"] = self.resource_id
         if self.region is not None:

@@ -1,37 +1,68 @@
 """The AMIs a saved Terraform plan would launch, read from `terraform show -json PLANFILE`.
 
-Every planned create or update of an EC2 launch resource, in every module and instance, yields one
-`PlannedLaunch` per AMI it would launch. Auto Scaling groups, spot fleets, EC2 fleets and instances
-that name a launch template (or launch configuration) are followed to it inside the plan: by its ID or
-name when the plan knows them, else through the configuration's references (resource addresses,
-module variables and outputs). An AMI that only apply will know is reported without an ID, with the
-reason. Plan JSON has no line numbers: the .tf file and line come from scanning the configuration's
-local module directories, with the address as the fallback.
+Every planned create or update of a resource that launches EC2, in every module and instance, yields one
+`PlannedLaunch` per AMI it would launch. Auto Scaling groups, fleets, instances, EKS node groups and Batch
+compute environments that name a launch template (or configuration) are followed to it inside the plan:
+by its ID or name when the plan knows them, else through the configuration's references (resource
+addresses, module variables and outputs), else, for a `dynamic` block the configuration leaves out, to
+every candidate template (same module instance, or reaching it through its inputs). An AMI that only
+apply will know is reported without an ID, with the reason; an AMI that the service picks at launch is
+`aws-managed`. Each launch carries the region its provider configuration works in, as the plan shows it.
 """
-
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-SUPPORTED_FORMAT_MAJOR = "1"
+from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION
+from approved_amis.plan_document import (
+    ANY_KEY,
+    Configuration,
+    Locator,
+    Location,
+    ModulePath,
+    PlanError,
+    matches_module,
+    load_plan,
+    parse_module_address,
+    parse_plan,
+    state_resources,
+)
+
+__all__ = ["PlanError", "PlannedLaunch", "PlanLaunches", "load_plan", "parse_plan", "planned_launches"]
+
+# Where each resource type names the AMIs it launches (attribute paths through nested blocks). A type
+# whose schema has an AMI attribute is either here or listed, with the reason, as launching nothing.
+AMI_ATTRIBUTES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "aws_instance": (("ami",),),
+    "aws_spot_instance_request": (("ami",),),
+    "aws_launch_template": (("image_id",),),
+    "aws_launch_configuration": (("image_id",),),
+    "aws_spot_fleet_request": (("launch_specification", "ami"),),
+    "aws_batch_compute_environment": (
+        ("compute_resources", "image_id"),
+        ("compute_resources", "ec2_configuration", "image_id_override"),
+    ),
+    "aws_eks_node_group": (("ami_type",),),
+    "aws_emr_cluster": (("custom_ami_id",),),
+    "aws_cloud9_environment_ec2": (("image_id",),),
+    "aws_codebuild_fleet": (("image_id",),),
+    "aws_opsworks_instance": (("ami_id",),),
+    "aws_rds_custom_db_engine_version": (("source_image_id",),),
+    "aws_imagebuilder_image_recipe": (("parent_image",),),
+    "aws_imagebuilder_container_recipe": (("instance_configuration", "image"),),
+}
 
 # Resource types that launch instances from an AMI, directly or through a template or configuration.
-LAUNCH_TYPES = (
-    "aws_instance",
-    "aws_spot_instance_request",
-    "aws_launch_template",
-    "aws_launch_configuration",
-    "aws_autoscaling_group",
-    "aws_spot_fleet_request",
-    "aws_ec2_fleet",
-)
+LAUNCH_TYPES = (*AMI_ATTRIBUTES, "aws_autoscaling_group", "aws_ec2_fleet")
 TEMPLATE_TYPES = ("aws_launch_template", "aws_launch_configuration")
 SSM_PREFIX = "resolve:ssm:"  # EC2 reads the AMI ID from this SSM parameter at each launch
 CHECKED_ACTIONS = frozenset({"create", "update"})
+FLOATING_VERSIONS = ("$Latest", "$Default")
+
 
 # Where each type names launch templates: block path, then the keys of the template's ID and name.
 TEMPLATE_SPECS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] = {
@@ -48,10 +79,14 @@ TEMPLATE_SPECS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] =
     "aws_ec2_fleet": (
         (("launch_template_config", "launch_template_specification"), ("launch_template_id", "launch_template_name")),
     ),
+    "aws_batch_compute_environment": (
+        (("compute_resources", "launch_template"), ("launch_template_id", "launch_template_name")),
+    ),
+    "aws_eks_node_group": ((("launch_template",), ("id", "name")),),
 }
 
 # The attribute whose line a finding points at, per type, in order of preference.
-_AMI_ATTRIBUTES = {
+_LOCATED_ATTRIBUTES = {
     "aws_instance": ("ami", "launch_template"),
     "aws_spot_instance_request": ("ami", "launch_template"),
     "aws_launch_template": ("image_id",),
@@ -59,19 +94,16 @@ _AMI_ATTRIBUTES = {
     "aws_autoscaling_group": ("launch_template", "mixed_instances_policy", "launch_configuration"),
     "aws_spot_fleet_request": ("launch_specification", "launch_template_config"),
     "aws_ec2_fleet": ("launch_template_config",),
+    "aws_batch_compute_environment": ("compute_resources",),
+    "aws_eks_node_group": ("launch_template", "ami_type"),
+    "aws_emr_cluster": ("custom_ami_id",),
+    "aws_cloud9_environment_ec2": ("image_id",),
+    "aws_codebuild_fleet": ("image_id",),
+    "aws_opsworks_instance": ("ami_id",),
+    "aws_rds_custom_db_engine_version": ("source_image_id",),
+    "aws_imagebuilder_image_recipe": ("parent_image",),
+    "aws_imagebuilder_container_recipe": ("instance_configuration",),
 }
-
-
-class PlanError(ValueError):
-    """The input is not a plan this command can read; the message says what to run instead."""
-
-
-@dataclass(frozen=True)
-class Location:
-    """A .tf file (POSIX path relative to the base directory) and the 1-based line of the resource."""
-
-    path: str
-    line: int
 
 
 @dataclass(frozen=True)
@@ -100,152 +132,14 @@ class PlannedLaunch:
     location: Location | None = None
     region: str | None = None  # the provider's region when the plan shows it
     external: ExternalTemplate | None = None  # set when the AMI must be read from the account
+    kind: str = AMI
+    region_source: str | None = None  # what in the plan shows the region
 
 
 @dataclass(frozen=True)
 class PlanLaunches:
     launches: list[PlannedLaunch]
     launch_resources: int  # EC2 launch resources in the plan, whatever their action
-
-
-################################################################################
-# Reading and validating the plan JSON
-################################################################################
-
-
-def load_plan(path: Path | str) -> dict[str, Any]:
-    """The plan document at `path` (`-` for stdin is handled by the caller), or a PlanError in one line."""
-    path = Path(path)
-    try:
-        content = path.read_bytes()
-    except FileNotFoundError:
-        raise PlanError(f"{path}: no such file") from None
-    except OSError as error:
-        raise PlanError(f"{path}: cannot read it ({error.strerror or error})") from None
-    if content.startswith(b"PK\x03\x04"):  # `terraform plan -out` writes a zip archive
-        raise PlanError(f"{path} is a saved plan file, not its JSON: check `terraform show -json {path}` instead")
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PlanError(f"{path} is not text, so not plan JSON: check `terraform show -json PLANFILE`") from None
-    return parse_plan(text, str(path))
-
-
-def parse_plan(text: str, name: str) -> dict[str, Any]:
-    """Parse and validate plan JSON text; `name` prefixes the messages."""
-    hint = "give the output of `terraform show -json PLANFILE` for a plan saved with `terraform plan -out=PLANFILE`"
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        if text.lstrip().startswith(("Terraform ", "\x1b", "No changes", "Plan:")):
-            raise PlanError(f"{name} is Terraform's text output, not JSON: {hint}") from None
-        raise PlanError(f"{name} is not JSON ({error.msg} at line {error.lineno}): {hint}") from None
-    if not isinstance(document, dict):
-        raise PlanError(f"{name} is JSON but not a Terraform plan: {hint}")
-    if "lineage" in document and "serial" in document:
-        raise PlanError(f"{name} is a Terraform state file, not a plan: {hint}")
-    if "format_version" not in document:
-        raise PlanError(f"{name} is JSON but not a Terraform plan (no format_version): {hint}")
-    version = str(document["format_version"])
-    if version.split(".")[0] != SUPPORTED_FORMAT_MAJOR:
-        raise PlanError(
-            f"{name} has plan format_version {version}; this version of approved-amis reads 1.x "
-            "(Terraform 1.0 and later): use a matching Terraform or approved-amis version"
-        )
-    if "resource_changes" not in document and "planned_values" not in document:
-        if "values" in document:
-            raise PlanError(f"{name} is the JSON of a Terraform state, not of a plan: {hint}")
-        raise PlanError(f"{name} is JSON but not a Terraform plan (no resource_changes): {hint}")
-    if document.get("errored"):
-        raise PlanError(f"{name} is a plan that failed (errored: true): fix the plan errors first")
-    return document
-
-
-################################################################################
-# Addresses and the configuration tree
-################################################################################
-
-# A module instance path: (call name, instance key as written in the address, e.g. '["blue"]' or '[0]').
-ModulePath = tuple[tuple[str, str], ...]
-ANY_KEY = "*"
-
-
-def parse_module_address(address: str | None) -> ModulePath:
-    """`module.a["x"].module.b` -> (("a", '["x"]'), ("b", ""))."""
-    if not address:
-        return ()
-    path: list[tuple[str, str]] = []
-    position = 0
-    while position < len(address):
-        match = re.compile(r"\.?module\.([A-Za-z0-9_-]+)").match(address, position)
-        if not match:
-            raise PlanError(f"cannot read module address {address!r}")
-        position = match.end()
-        key = ""
-        if position < len(address) and address[position] == "[":
-            end = _closing_bracket(address, position)
-            key = address[position : end + 1]
-            position = end + 1
-        path.append((match.group(1), key))
-    return tuple(path)
-
-
-def _closing_bracket(text: str, start: int) -> int:
-    in_string = False
-    position = start + 1
-    while position < len(text):
-        char = text[position]
-        if in_string:
-            if char == "\\":
-                position += 1
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char == "]":
-            return position
-        position += 1
-    raise PlanError(f"unbalanced brackets in address {text!r}")
-
-
-def _matches(path: ModulePath, pattern: ModulePath) -> bool:
-    return len(path) == len(pattern) and all(
-        name == p_name and (p_key == ANY_KEY or key == p_key) for (name, key), (p_name, p_key) in zip(path, pattern)
-    )
-
-
-class Configuration:
-    """The plan's `configuration` block: module calls, sources, resources and outputs by module path."""
-
-    def __init__(self, configuration: Mapping[str, Any]) -> None:
-        self.root: Mapping[str, Any] = configuration.get("root_module") or {}
-        self._resources: dict[tuple[str, ...], dict[str, Mapping[str, Any]]] = {}
-
-    def module(self, names: Sequence[str]) -> Mapping[str, Any] | None:
-        module: Mapping[str, Any] | None = self.root
-        for name in names:
-            call = (module or {}).get("module_calls", {}).get(name)
-            if call is None:
-                return None
-            module = call.get("module") or {}
-        return module
-
-    def call(self, names: Sequence[str]) -> Mapping[str, Any] | None:
-        """The module call block of the module at `names` (in its parent), None for the root."""
-        if not names:
-            return None
-        parent = self.module(names[:-1])
-        return (parent or {}).get("module_calls", {}).get(names[-1])
-
-    def resource(self, names: Sequence[str], address: str) -> Mapping[str, Any] | None:
-        """The configuration of `address` (no instance keys) in the module at `names`."""
-        key = tuple(names)
-        if key not in self._resources:
-            resources = (self.module(names) or {}).get("resources", [])
-            self._resources[key] = {str(r.get("address")): r for r in resources if isinstance(r, Mapping)}
-        return self._resources[key].get(address)
 
 
 ################################################################################
@@ -274,11 +168,12 @@ class _Walker:
         self.changes: list[Mapping[str, Any]] = [
             rc for rc in plan.get("resource_changes") or [] if isinstance(rc, Mapping)
         ]
-        self.data_sources = list(_state_resources(plan.get("prior_state") or {}))
+        self.data_sources = list(state_resources(plan.get("prior_state") or {}))
         self.config = Configuration(plan.get("configuration") or {})
         self.providers: Mapping[str, Any] = (plan.get("configuration") or {}).get("provider_config") or {}
         self.variables: Mapping[str, Any] = plan.get("variables") or {}
-        self.locator = _Locator(self.config, config_dir) if config_dir is not None else None
+        self.locator = Locator(self.config, config_dir, _LOCATED_ATTRIBUTES) if config_dir is not None else None
+        self.regions = _Regions(self, plan)
 
     def run(self) -> PlanLaunches:
         launch_changes = [rc for rc in self.changes if rc.get("mode") == "managed" and rc.get("type") in LAUNCH_TYPES]
@@ -300,18 +195,23 @@ class _Walker:
         module = parse_module_address(rc.get("module_address"))
         expressions = self._expressions(rc, module)
         location = self.locator.locate(rc, module) if self.locator else None
-
-        region = self._region(rc, module)
+        region, region_source = self.regions.of(rc, module)
 
         def launch(
-            ami: str | None, reason: str | None = None, via: str | None = None, external: ExternalTemplate | None = None
+            ami: str | None,
+            reason: str | None = None,
+            via: str | None = None,
+            external: ExternalTemplate | None = None,
+            kind: str = AMI,
         ) -> PlannedLaunch:
             if ami is not None and ami.startswith(SSM_PREFIX):
                 ami, reason = None, _ssm_reason(ami)
-            return PlannedLaunch(address, resource_type, ami, reason, via, location, region, external)
+            return PlannedLaunch(address, resource_type, ami, reason, via, location, region, external, kind, region_source)
 
         if resource_type in TEMPLATE_TYPES:
             template = self._template_of(rc)
+            if resource_type == "aws_launch_configuration":
+                yield launch(template.image_id, kind=LAUNCH_CONFIGURATION)
             if template.image_id is not None or template.unknown_reason is not None:
                 yield launch(template.image_id, template.unknown_reason)
             return
@@ -320,17 +220,22 @@ class _Walker:
             ami = after.get("ami")
             if isinstance(ami, str) and ami:
                 yield launch(ami)
-            elif _blocks(after.get("launch_template")):
-                yield from self._via_templates(after, expressions, resource_type, module, launch)
+            elif _blocks(after.get("launch_template")) or _is_unknown(unknown.get("launch_template")):
+                yield from self._via_templates(rc, after, unknown, expressions, module, launch)
             else:
                 yield launch(None, self._unknown_reason("ami", unknown.get("ami"), expressions.get("ami"), module))
+            return
+
+        handler = _SERVICE_LAUNCHES.get(resource_type)
+        if handler is not None:
+            yield from handler(self, rc, after, unknown, expressions, module, launch)
             return
 
         if resource_type == "aws_spot_fleet_request":
             for spec in _blocks(after.get("launch_specification")):
                 ami = spec.get("ami")
                 yield launch(ami) if ami else launch(None, "launch_specification ami is known only after apply")
-        yield from self._via_templates(after, expressions, resource_type, module, launch)
+        yield from self._via_templates(rc, after, unknown, expressions, module, launch)
 
         if resource_type == "aws_autoscaling_group":
             configuration = after.get("launch_configuration")
@@ -339,23 +244,32 @@ class _Walker:
                 references = _references(expressions.get("launch_configuration"))
                 targets = self._resolve("aws_launch_configuration", None, name, references, module)
                 external = ExternalTemplate("launch configuration", None, name) if name else None
-                yield from self._from_targets(targets, launch, f"launch configuration {name or '(known after apply)'}", external)
-            elif not any(_nested(after, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
+                described = f"launch configuration {name or '(known after apply)'}"
+                exposures = list(self._from_targets(targets, launch, described, external))
+                yield from exposures
+                for exposure in exposures:
+                    yield replace(exposure, kind=LAUNCH_CONFIGURATION, unknown_reason=None)
+            elif not any(_nested(after, unknown, {}, path) for path, _ in TEMPLATE_SPECS[resource_type]):
                 yield launch(None, "launch template or configuration is known only after apply")
 
     # -- launch templates ----------------------------------------------------------------------------
 
     def _via_templates(
         self,
+        rc: Mapping[str, Any],
         after: Mapping[str, Any],
+        unknown: Mapping[str, Any],
         expressions: Mapping[str, Any],
-        resource_type: str,
         module: ModulePath,
         launch: Launch,
+        managed: str | None = None,
     ) -> Iterator[PlannedLaunch]:
-        """A launch per launch template the resource's template specifications name."""
+        """A launch per launch template the resource's template specifications name; with `managed`, a
+        template that sets no AMI means the service picks one (an AWS-managed launch)."""
+        resource_type = str(rc["type"])
         for path, (id_key, name_key) in TEMPLATE_SPECS.get(resource_type, ()):
-            for spec, expression in _nested(after, expressions, path):
+            block = ".".join(path)
+            for spec, spec_unknown, expression in _nested(after, unknown, expressions, path):
                 # The aws provider plans `id = "unknown"` for a template named by name only: not an ID.
                 template_id = spec.get(id_key) if str(spec.get(id_key) or "").startswith("lt-") else None
                 name = spec.get(name_key) or None
@@ -364,19 +278,59 @@ class _Walker:
                 described = template_id or name or "(known after apply)"
                 version = spec.get("version") or None
                 external = ExternalTemplate("launch template", template_id, name, version) if template_id or name else None
-                yield from self._from_targets(targets, launch, f"launch template {described}", external)
+                candidates = ""
+                if not targets and not (template_id or name) and not references:
+                    targets = self._candidates(module)
+                    if len(targets) > 1:
+                        candidates = f"one of {len(targets)} candidates: {block} is a dynamic block the plan does not link"
+                    elif targets:
+                        candidates = f"the only candidate: {block} is a dynamic block the plan does not link"
+                if resource_type == "aws_autoscaling_group" and _floating(spec, spec_unknown, expression):
+                    version_text = version or "$Default (version not set)"
+                    followed = " or ".join(t.address for t in targets) or f"launch template {described}"
+                    yield launch(None, _floating_reason(followed, version_text), kind=FLOATING_VERSION)
+                yield from self._from_targets(targets, launch, f"launch template {described}", external, managed, candidates)
+
+    def _candidates(self, module: ModulePath) -> list[_Template]:
+        """Templates a link the plan does not show can lead to: those planned in the same module instance,
+        and those reachable from the inputs of every module call above it."""
+        found: dict[str, _Template] = {}
+        for rc in self.changes:
+            if (
+                rc.get("type") == "aws_launch_template"
+                and (rc.get("change") or {}).get("actions") != ["delete"]
+                and matches_module(parse_module_address(rc.get("module_address")), module)
+            ):
+                found.setdefault(str(rc["address"]), self._template_of(rc))
+        for depth in range(len(module), 0, -1):
+            names = [name for name, _ in module[:depth]]
+            call = self.config.call(names) or {}
+            references = [r for e in (call.get("expressions") or {}).values() for r in _references(e)]
+            for target in self._follow(references, module[: depth - 1], "aws_launch_template", depth=0):
+                found.setdefault(target.address, target)
+        return list(found.values())
 
     def _from_targets(
-        self, targets: list[_Template], launch: Launch, described: str, external: ExternalTemplate | None = None
+        self,
+        targets: list[_Template],
+        launch: Launch,
+        described: str,
+        external: ExternalTemplate | None = None,
+        managed: str | None = None,
+        candidates: str = "",
     ) -> Iterator[PlannedLaunch]:
         if not targets:
             yield launch(None, f"{described} is not in this plan: its AMI cannot be read from the plan", None, external)
             return
         for target in targets:
+            via = f"{target.address}, {candidates}" if candidates else target.address
             reason = target.unknown_reason
             if target.image_id is None and reason is None:
+                if managed:
+                    yield launch(None, f"{target.address} sets no image_id: {managed}", via, kind=AWS_MANAGED)
+                    continue
                 reason = f"{target.address} sets no image_id"
-            yield launch(target.image_id, reason, target.address)
+            yield launch(target.image_id, reason, via)
 
     def _resolve(
         self, resource_type: str, identifier: str | None, name: str | None, references: list[str], module: ModulePath
@@ -423,7 +377,7 @@ class _Walker:
                         rc.get("mode") == "managed"
                         and rc.get("type") == resource_type
                         and rc.get("name") == resource_name
-                        and _matches(parse_module_address(rc.get("module_address")), module)
+                        and matches_module(parse_module_address(rc.get("module_address")), module)
                         and (not index or _index_text(rc.get("index")) == index)
                     ):
                         yield self._template_of(rc)
@@ -431,11 +385,11 @@ class _Walker:
     def _data_templates(self, module: ModulePath, resource_type: str, name: str) -> Iterator[_Template]:
         for rc in self.changes:
             if rc.get("mode") == "data" and rc.get("type") == resource_type and rc.get("name") == name:
-                if _matches(parse_module_address(rc.get("module_address")), module):
+                if matches_module(parse_module_address(rc.get("module_address")), module):
                     yield self._template_of(rc)
         for data in self.data_sources:
             if data.get("type") == resource_type and data.get("name") == name:
-                if _matches(parse_module_address(data.get("module_address")), module):
+                if matches_module(parse_module_address(data.get("module_address")), module):
                     values = data.get("values") or {}
                     yield _Template(str(data["address"]), resource_type, values.get("image_id"), None)
 
@@ -476,19 +430,13 @@ class _Walker:
                 origins.append(prefix + reference)
         return origins
 
-    def _region(self, rc: Mapping[str, Any], module: ModulePath) -> str | None:
-        """The `region` of the resource's provider configuration: a constant, or a root variable's value."""
-        prefix = "data." if rc.get("mode") == "data" else ""
-        resource = self.config.resource([name for name, _ in module], f"{prefix}{rc.get('type')}.{rc.get('name')}")
-        key = str((resource or {}).get("provider_config_key") or "")
-        expression = ((self.providers.get(key) or {}).get("expressions") or {}).get("region") or {}
-        if isinstance(expression.get("constant_value"), str):
-            return str(expression["constant_value"])
-        references = _references(expression)
-        if ":" not in key and len(references) == 1 and references[0].startswith("var."):
-            value = (self.variables.get(references[0][4:]) or {}).get("value")
-            return value if isinstance(value, str) else None
-        return None
+    def provider_key(self, resource: Mapping[str, Any]) -> str:
+        """The provider configuration key (`aws`, `aws.west`, `module.x:aws`) of a resource change or read."""
+        module = parse_module_address(resource.get("module_address"))
+        prefix = "data." if resource.get("mode") == "data" else ""
+        address = f"{prefix}{resource.get('type')}.{resource.get('name')}"
+        configured = self.config.resource([name for name, _ in module], address)
+        return str((configured or {}).get("provider_config_key") or "")
 
     def _expressions(self, rc: Mapping[str, Any], module: ModulePath) -> Mapping[str, Any]:
         prefix = "data." if rc.get("mode") == "data" else ""
@@ -497,88 +445,235 @@ class _Walker:
 
 
 ################################################################################
-# Source locations
+# Regions
 ################################################################################
 
-
-class _Locator:
-    """Maps a resource change to the .tf file and line that declares it (local modules), or to the module
-    call that brings it in (remote modules); None when neither can be found."""
-
-    def __init__(self, config: Configuration, config_dir: Path) -> None:
-        self.config = config
-        self.config_dir = config_dir.resolve()
-        self.base = _repository_root(self.config_dir) or self.config_dir
-        self._files: dict[Path, list[tuple[Path, list[str]]]] = {}
-        self._found: dict[tuple[Any, ...], Location | None] = {}
-
-    def locate(self, rc: Mapping[str, Any], module: ModulePath) -> Location | None:
-        """Every instance of a resource (count, for_each, module instances) shares its declaration."""
-        names = tuple(name for name, _ in module)
-        key = (names, rc.get("mode"), rc.get("type"), rc.get("name"))
-        if key not in self._found:
-            self._found[key] = self._locate(rc, names)
-        return self._found[key]
-
-    def _locate(self, rc: Mapping[str, Any], names: tuple[str, ...]) -> Location | None:
-        directory = self.config_dir
-        for depth, name in enumerate(names):
-            call = self.config.call(names[: depth + 1]) or {}
-            source = str(call.get("source") or "")
-            if not source.startswith(("./", "../")):
-                return self._find(directory, rf'module\s+"{re.escape(name)}"', ())
-            directory = (directory / source).resolve()
-        kind = "data" if rc.get("mode") == "data" else "resource"
-        pattern = rf'{kind}\s+"{re.escape(str(rc.get("type")))}"\s+"{re.escape(str(rc.get("name")))}"'
-        return self._find(directory, pattern, _AMI_ATTRIBUTES.get(str(rc.get("type")), ()))
-
-    def _find(self, directory: Path, block: str, attributes: Sequence[str]) -> Location | None:
-        opening = re.compile(rf"^\s*{block}\s*\{{")
-        for path, lines in self._tf_files(directory):
-            for number, line in enumerate(lines, start=1):
-                if opening.match(line):
-                    line_number = _attribute_line(lines, number, attributes) or number
-                    try:
-                        relative = path.relative_to(self.base)
-                    except ValueError:
-                        relative = path
-                    return Location(relative.as_posix(), line_number)
-        return None
-
-    def _tf_files(self, directory: Path) -> list[tuple[Path, list[str]]]:
-        if directory not in self._files:
-            files = []
-            if directory.is_dir():
-                for path in sorted(directory.glob("*.tf")):
-                    try:
-                        files.append((path, path.read_text(encoding="utf-8").splitlines()))
-                    except (OSError, UnicodeDecodeError):
-                        continue
-            self._files[directory] = files
-        return self._files[directory]
+_ARN_REGION = re.compile(r"^arn:aws[a-z-]*:[^:]+:([a-z]{2}(?:-[a-z]+)+-\d+):")
+_ZONE_REGION = re.compile(r"^([a-z]{2}(?:-[a-z]+)+-\d+)[a-z]$")
 
 
-def _attribute_line(lines: list[str], start: int, attributes: Sequence[str]) -> int | None:
-    """The line (1-based) of the first of `attributes` set inside the block opened on line `start`."""
-    if not attributes:
-        return None
-    pattern = re.compile(rf"^\s*({'|'.join(re.escape(a) for a in attributes)})\s*(=|\{{)")
-    depth = 0
-    for number in range(start, len(lines) + 1):
-        text = lines[number - 1]
-        if number > start and depth == 1 and pattern.match(text):
-            return number
-        depth += text.count("{") - text.count("}")
-        if number > start and depth <= 0:
-            return None
+class _Regions:
+    """The region each provider configuration (aliases included) works in, from the plan itself: the
+    provider's `region` when it is a constant or a root variable, else the regions shown by what that
+    configuration reads and plans (ARNs, availability zones, `aws_region`) when they all agree."""
+
+    def __init__(self, walker: _Walker, plan: Mapping[str, Any]) -> None:
+        self.walker = walker
+        self.evidence: dict[str, dict[str, str]] = {}
+        planned = state_resources({"values": plan.get("planned_values") or {}})
+        for resource in [*walker.data_sources, *planned]:
+            key = walker.provider_key(resource)
+            for region in _regions_in(resource):
+                self.evidence.setdefault(key, {}).setdefault(region, str(resource.get("address")))
+
+    def of(self, rc: Mapping[str, Any], module: ModulePath) -> tuple[str | None, str | None]:
+        after = (rc.get("change") or {}).get("after") or {}
+        if isinstance(after.get("region"), str) and after["region"]:
+            return after["region"], f"the region argument of {rc.get('address')}"
+        key = self.walker.provider_key(rc)
+        label = f'provider "{key}"' if key else "the provider"
+        expression = ((self.walker.providers.get(key) or {}).get("expressions") or {}).get("region") or {}
+        if isinstance(expression.get("constant_value"), str):
+            return str(expression["constant_value"]), f"{label} region"
+        references = _references(expression)
+        if ":" not in key and len(references) == 1 and references[0].startswith("var."):
+            value = (self.walker.variables.get(references[0][4:]) or {}).get("value")
+            if isinstance(value, str):
+                return value, f"{label} region = {references[0]}"
+        seen = self.evidence.get(key) or {}
+        if len(seen) == 1:
+            ((region, address),) = seen.items()
+            return region, f"{label} reads or plans {address} in {region}"
+        return None, None
+
+
+def _regions_in(resource: Mapping[str, Any]) -> set[str]:
+    """Regions that a planned or read resource's own values show."""
+    values = resource.get("values") or {}
+    if not isinstance(values, Mapping):
+        return set()
+    found: set[str] = set()
+    if resource.get("type") == "aws_region":
+        found |= {str(values[k]) for k in ("name", "region", "id") if isinstance(values.get(k), str) and values[k]}
+    zones: list[Any] = [values.get("availability_zone")]
+    zones += values.get("availability_zones") if isinstance(values.get("availability_zones"), list) else []
+    if resource.get("type") == "aws_availability_zones" and isinstance(values.get("names"), list):
+        zones += values["names"]
+    found |= {m.group(1) for z in zones if isinstance(z, str) and (m := _ZONE_REGION.match(z))}
+    arn = values.get("arn")
+    if isinstance(arn, str) and (match := _ARN_REGION.match(arn)):
+        found.add(match.group(1))
+    return found
+
+
+################################################################################
+# Services that launch EC2 from an AMI they are given, or pick one themselves
+################################################################################
+
+_MANAGED_NOTE = (
+    "AWS picks the AMI at launch, so the plan holds no AMI ID to check; EC2 Allowed AMIs (enabled) gates it "
+    "at launch whoever launches it"
+)
+
+
+def _aws_managed(launch: Launch, what: str) -> PlannedLaunch:
+    return launch(None, f"AWS-managed AMI: {what}; {_MANAGED_NOTE}", kind=AWS_MANAGED)
+
+
+def _attribute(
+    walker: _Walker, launch: Launch, block: Mapping[str, Any], unknown: Mapping[str, Any],
+    expressions: Mapping[str, Any], module: ModulePath, key: str, label: str,
+) -> PlannedLaunch | None:
+    """The launch an AMI attribute names: its value, or unknown when only apply will know it; None when unset."""
+    value = block.get(key)
+    if isinstance(value, str) and value:
+        return launch(value)
+    if _is_unknown(unknown.get(key)):
+        return launch(None, walker._unknown_reason(label, True, expressions.get(key), module))
     return None
 
 
-def _repository_root(directory: Path) -> Path | None:
-    for candidate in (directory, *directory.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
+def _batch_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                    expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    """A Batch EC2/SPOT compute environment launches every AMI it names (image_id, each image_id_override,
+    its launch template's image_id); with none, the ECS-optimized AMI of its image type."""
+    for resources, flags, exprs in _nested(after, unknown, expressions, ("compute_resources",)):
+        if str(resources.get("type") or "").startswith("FARGATE"):
+            continue
+        named: list[PlannedLaunch] = []
+        image = _attribute(walker, launch, resources, flags, exprs, module, "image_id", "compute_resources.image_id")
+        named += [image] if image else []
+        image_types: list[str] = []
+        for conf, conf_flags, conf_exprs in _nested(resources, flags, exprs, ("ec2_configuration",)):
+            override = _attribute(walker, launch, conf, conf_flags, conf_exprs, module, "image_id_override",
+                                  "ec2_configuration.image_id_override")
+            named += [override] if override else []
+            if not override and isinstance(conf.get("image_type"), str):
+                image_types.append(conf["image_type"])
+        types = ", ".join(image_types) or "its default image type"
+        managed = f"AWS Batch launches the Amazon ECS-optimized AMI of {types}"
+        via_template = [
+            found for found in walker._via_templates(rc, after, unknown, expressions, module, launch, managed)
+            if found.kind != AWS_MANAGED or not named
+        ]
+        yield from named
+        yield from via_template
+        if not named and not via_template:
+            yield _aws_managed(launch, managed)
+
+
+def _eks_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                  expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    """An EKS managed node group launches its launch template's image_id, else the EKS-optimized AMI of its ami_type."""
+    ami_type = after.get("ami_type") if isinstance(after.get("ami_type"), str) else None
+    release = after.get("release_version") if isinstance(after.get("release_version"), str) else None
+    managed = (f"EKS launches the EKS-optimized AMI for ami_type {ami_type or '(chosen by EKS)'}"
+               f"{f' release {release}' if release else ''}")
+    if _blocks(after.get("launch_template")) or _is_unknown(unknown.get("launch_template")):
+        yield from walker._via_templates(rc, after, unknown, expressions, module, launch, f"AWS-managed AMI: {managed}; {_MANAGED_NOTE}")
+    else:
+        yield _aws_managed(launch, managed)
+
+
+def _emr_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                  expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    found = _attribute(walker, launch, after, unknown, expressions, module, "custom_ami_id", "custom_ami_id")
+    release = after.get("release_label") or "its release label"
+    yield found or _aws_managed(launch, f"EMR launches the Amazon Linux AMI of {release}")
+
+
+def _cloud9_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                     expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    image = after.get("image_id")
+    if isinstance(image, str) and image.startswith("ami-"):
+        yield launch(image)
+    elif _is_unknown(unknown.get("image_id")):
+        yield launch(None, walker._unknown_reason("image_id", True, expressions.get("image_id"), module))
+    else:
+        yield _aws_managed(launch, f"Cloud9 launches the AWS-published image {image or '(default)'}")
+
+
+def _opsworks_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                       expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    found = _attribute(walker, launch, after, unknown, expressions, module, "ami_id", "ami_id")
+    yield found or _aws_managed(launch, f"OpsWorks launches the AMI of os {after.get('os') or '(stack default)'}")
+
+
+def _attribute_launches(key: str, label: str) -> Callable[..., Iterator[PlannedLaunch]]:
+    """Types whose AMI attribute is optional and launches nothing of yours when unset."""
+
+    def launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                 expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+        block, flags, exprs = after, unknown, expressions
+        *parents, attribute = key.split(".")
+        if parents:
+            found = _nested(after, unknown, expressions, tuple(parents))
+            if not found:
+                return
+            block, flags, exprs = found[0]
+        launched = _attribute(walker, launch, block, flags, exprs, module, attribute, label)
+        if launched is not None:
+            yield launched
+
+    return launches
+
+
+def _image_recipe_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any], unknown: Mapping[str, Any],
+                           expressions: Mapping[str, Any], module: ModulePath, launch: Launch) -> Iterator[PlannedLaunch]:
+    """Image Builder launches its build instance from parent_image: an AMI ID, or an Image Builder image
+    (ARN) or SSM parameter that it resolves when it builds."""
+    parent = after.get("parent_image")
+    if isinstance(parent, str) and parent and not parent.startswith("ami-"):
+        if re.match(r"^arn:aws[a-z-]*:imagebuilder:[^:]*:aws:image/", parent):
+            yield _aws_managed(launch, f"Image Builder builds from the AWS-published image {parent}")
+        else:
+            yield launch(None, f"parent_image {parent} is resolved by Image Builder when it builds, not known at plan time")
+        return
+    found = _attribute(walker, launch, after, unknown, expressions, module, "parent_image", "parent_image")
+    if found is not None:
+        yield found
+
+
+def _container_recipe_launches(walker: _Walker, rc: Mapping[str, Any], after: Mapping[str, Any],
+                               unknown: Mapping[str, Any], expressions: Mapping[str, Any], module: ModulePath,
+                               launch: Launch) -> Iterator[PlannedLaunch]:
+    found = list(_attribute_launches("instance_configuration.image", "instance_configuration.image")(
+        walker, rc, after, unknown, expressions, module, launch))
+    yield from found or [_aws_managed(launch, "Image Builder launches the build instance from an Amazon ECS-optimized AMI")]
+
+
+_SERVICE_LAUNCHES: dict[str, Callable[..., Iterator[PlannedLaunch]]] = {
+    "aws_batch_compute_environment": _batch_launches,
+    "aws_eks_node_group": _eks_launches,
+    "aws_emr_cluster": _emr_launches,
+    "aws_cloud9_environment_ec2": _cloud9_launches,
+    "aws_opsworks_instance": _opsworks_launches,
+    "aws_codebuild_fleet": _attribute_launches("image_id", "image_id"),
+    "aws_rds_custom_db_engine_version": _attribute_launches("source_image_id", "source_image_id"),
+    "aws_imagebuilder_image_recipe": _image_recipe_launches,
+    "aws_imagebuilder_container_recipe": _container_recipe_launches,
+}
+
+
+def _floating(spec: Mapping[str, Any], unknown: Mapping[str, Any], expression: Mapping[str, Any]) -> bool:
+    """A group's template version that follows later versions: $Latest, $Default, or not set ($Default).
+
+    The provider plans an unset version as known only after apply: it is unset when the configuration
+    shows the block without it. A version only apply will know (`latest_version`) is a number.
+    """
+    if _is_unknown(unknown.get("version")):
+        return bool(expression) and "version" not in expression
+    version = spec.get("version")
+    return not version or version in FLOATING_VERSIONS
+
+
+def _floating_reason(followed: str, version: str) -> str:
+    return (
+        f"follows {followed} at {version}: Auto Scaling launches later versions, whatever their AMI, without "
+        "checking the caller's ec2:RunInstances; pin a version number"
+    )
+
+
 
 
 ################################################################################
@@ -590,19 +685,30 @@ def _blocks(value: Any) -> list[Mapping[str, Any]]:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
-def _nested(after: Mapping[str, Any], expression: Mapping[str, Any], path: Sequence[str]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    """The planned blocks at `path`, each with the configuration expressions that produce it.
+def _nested(
+    after: Mapping[str, Any], unknown: Any, expression: Mapping[str, Any], path: Sequence[str]
+) -> list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]]:
+    """The planned blocks at `path`, each with its after_unknown flags and the configuration expressions
+    that produce it. A block list that is unknown at plan time is left out: the plan shows an optional
+    block that is not set, and a `dynamic` block over values only apply will know, in the same way.
 
     Several blocks of one kind (a set has no stable order) share their merged expressions: a resource
     launches from every template its blocks name, so the union of their references is what it uses.
     """
+    flags = unknown if isinstance(unknown, Mapping) else {}
     if not path:
-        return [(after, expression)]
-    blocks = _blocks(after.get(path[0]))
+        return [(after, flags, expression)]
+    blocks = after.get(path[0]) if isinstance(after.get(path[0]), list) else []
+    block_flags = flags.get(path[0]) if isinstance(flags.get(path[0]), list) else []
     expressions = [e for e in expression.get(path[0]) or [] if isinstance(e, Mapping)] if isinstance(
         expression.get(path[0]), list) else []
     merged: Mapping[str, Any] = expressions[0] if len(expressions) == 1 else _merge_expressions(expressions)
-    return [found for block in blocks for found in _nested(block, merged, path[1:])]
+    found: list[tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]] = []
+    for index, block in enumerate(blocks):
+        if isinstance(block, Mapping):
+            block_unknown = block_flags[index] if index < len(block_flags) else {}
+            found += _nested(block, block_unknown, merged, path[1:])
+    return found
 
 
 def _is_unknown(value: Any) -> bool:
@@ -652,15 +758,3 @@ def _index_text(index: Any) -> str:
 
 def _ssm_reason(value: str) -> str:
     return f"the AMI is read from SSM parameter {value[len(SSM_PREFIX):]} at launch, not known at plan time"
-
-
-def _state_resources(state: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """Resources of the plan's prior state (data sources read during plan), each with its module_address."""
-
-    def walk(module: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-        for resource in module.get("resources") or []:
-            yield {**resource, "module_address": module.get("address")}
-        for child in module.get("child_modules") or []:
-            yield from walk(child)
-
-    yield from walk((state.get("values") or {}).get("root_module") or {})

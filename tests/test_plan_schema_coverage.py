@@ -1,0 +1,67 @@
+"""Every resource attribute of the aws provider that holds an AMI is read by check-plan, or listed with
+the reason it launches nothing: the provider's own schema decides, not a hand list."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import yaml
+
+from approved_amis.plan import AMI_ATTRIBUTES, LAUNCH_TYPES
+from check_plan_support import FIXTURES
+from tfcli import terraform_env
+
+# Attribute names that hold an AMI ID (or an AMI choice, like EKS's ami_type) in the aws provider.
+AMI_NAME = re.compile(r"^(ami|ami_id|ami_type|image_id|parent_image)$|(_ami_id|_image_id|image_id_override)$")
+NOT_LAUNCHING = yaml.safe_load((FIXTURES / "not-launching.yaml").read_text())
+
+
+@pytest.fixture(scope="session")
+def aws_resource_schemas(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`terraform providers schema -json` of the provider the fixtures use, read once per session."""
+    root = FIXTURES / "no-ec2"
+    env = dict(terraform_env(), TF_DATA_DIR=str(tmp_path_factory.mktemp("schema") / "tf"))
+    subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=root, env=env, check=True, capture_output=True)
+    result = subprocess.run(["terraform", "providers", "schema", "-json"], cwd=root, env=env, check=True,
+                            capture_output=True, text=True)
+    (provider,) = [p for name, p in json.loads(result.stdout)["provider_schemas"].items() if name.endswith("/aws")]
+    return provider["resource_schemas"]
+
+
+def ami_attributes(block: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    """Paths of the attributes a configuration sets (not computed-only) whose name says they hold an AMI."""
+    for name, attribute in (block.get("attributes") or {}).items():
+        settable = attribute.get("optional") or attribute.get("required")
+        if settable and AMI_NAME.search(name):
+            yield (*path, name)
+    for name, nested in (block.get("block_types") or {}).items():
+        yield from ami_attributes(nested["block"], (*path, name))
+
+
+def test_every_ami_attribute_is_walked_or_listed_as_launching_nothing(aws_resource_schemas: dict[str, Any]) -> None:
+    listed = {(entry["type"], tuple(entry["attribute"].split("."))): entry["reason"] for entry in NOT_LAUNCHING}
+    found = {
+        (resource_type, path)
+        for resource_type, schema in aws_resource_schemas.items()
+        for path in ami_attributes(schema["block"])
+    }
+    walked = {(resource_type, path) for resource_type, paths in AMI_ATTRIBUTES.items() for path in paths}
+    missing = sorted(".".join((t, *p)) for t, p in found - walked - set(listed))
+    assert not missing, f"AMI attributes check-plan neither reads nor lists as launching nothing: {missing}"
+    # Nothing listed or walked that the provider does not have (a renamed attribute would hide a launch).
+    assert set(listed) <= found
+    assert {(t, p) for t, p in walked if p != ("instance_configuration", "image")} <= found
+    assert all(reason.strip() for reason in listed.values())
+    assert set(AMI_ATTRIBUTES) <= set(LAUNCH_TYPES)
+    types = {t for t, _ in found}
+    print(f"{len(types)} resource types with an AMI attribute: "
+          f"{len(types & set(AMI_ATTRIBUTES))} walked, {len(types - set(AMI_ATTRIBUTES))} listed as launching nothing")
+
+
+def test_types_that_launch_only_through_templates_exist_in_the_schema(aws_resource_schemas: dict[str, Any]) -> None:
+    assert {"aws_autoscaling_group", "aws_ec2_fleet"} <= set(aws_resource_schemas)

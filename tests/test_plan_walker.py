@@ -1,0 +1,231 @@
+"""The plan walker on small plan documents written by hand: shapes that real plans take, without Terraform."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from approved_amis.plan import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION, planned_launches
+
+
+def change(address: str, after: dict[str, Any], unknown: dict[str, Any] | None = None, module: str | None = None,
+           actions: tuple[str, ...] = ("create",)) -> dict[str, Any]:
+    resource_type, name = address.split(".")[-2:]
+    rc = {
+        "address": f"{module}.{address}" if module else address,
+        "mode": "managed",
+        "type": resource_type,
+        "name": name.split("[")[0],
+        "change": {"actions": list(actions), "after": after, "after_unknown": unknown or {}},
+    }
+    if module:
+        rc["module_address"] = module
+    return rc
+
+
+def plan(*changes: dict[str, Any], configuration: dict[str, Any] | None = None,
+         prior: list[dict[str, Any]] | None = None, planned: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {
+        "format_version": "1.2",
+        "resource_changes": list(changes),
+        "configuration": configuration or {},
+        "prior_state": {"values": {"root_module": {"resources": prior or []}}},
+        "planned_values": {"root_module": {"resources": planned or []}},
+    }
+
+
+def launches(document: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    return [(launch.address, launch.kind, launch.ami_id) for launch in planned_launches(document).launches]
+
+
+def template(address: str, image: str, module: str | None = None) -> dict[str, Any]:
+    return change(address, {"image_id": image}, {"id": True, "latest_version": True}, module)
+
+
+def test_a_dynamic_launch_template_block_leads_to_the_template_of_its_module_instance() -> None:
+    """`after.launch_template = [{}]` and no block in the configuration: the module instance's own template."""
+    group = change("aws_autoscaling_group.this", {"launch_template": [{}]},
+                   {"launch_template": [{"id": True, "name": True, "version": True}]}, module='module.asg["a"]')
+    retired = change("aws_launch_template.old", {"image_id": "ami-ccccccccccccccccc"}, module='module.asg["a"]',
+                     actions=("delete",))
+    document = plan(
+        group,
+        template("aws_launch_template.this", "ami-aaaaaaaaaaaaaaaaa", 'module.asg["a"]'),
+        template("aws_launch_template.this", "ami-bbbbbbbbbbbbbbbbb", 'module.asg["b"]'),
+        retired,  # a template being deleted is no candidate
+    )
+    found = [entry for entry in planned_launches(document).launches if entry.resource_type == "aws_autoscaling_group"]
+    assert [(f.ami_id, f.via) for f in found] == [
+        ("ami-aaaaaaaaaaaaaaaaa", 'module.asg["a"].aws_launch_template.this, the only candidate: launch_template is a '
+                                  "dynamic block the plan does not link")
+    ]
+
+
+def test_a_template_reaching_the_module_through_its_inputs_is_a_candidate() -> None:
+    group = change("aws_autoscaling_group.this", {"mixed_instances_policy": [{"launch_template": [{
+        "launch_template_specification": [{}],
+        "override": [{"instance_type": "m5.large", "launch_template_specification": [{}]}],
+    }]}]}, {"mixed_instances_policy": [{"launch_template": [{
+        "launch_template_specification": [{"launch_template_id": True, "version": True}],
+        "override": [{"launch_template_specification": [{"launch_template_id": True, "version": True}]}],
+    }]}]}, module="module.mixed")
+    configuration = {"root_module": {"module_calls": {
+        "mixed": {"expressions": {"override": {"references": ["module.dev.id", "module.dev"]}}, "module": {}},
+        "dev": {"module": {"outputs": {"id": {"expression": {"references": ["aws_launch_template.this.id", "aws_launch_template.this"]}}}}},
+    }}}
+    document = plan(group, template("aws_launch_template.this", "ami-aaaaaaaaaaaaaaaaa", "module.mixed"),
+                    template("aws_launch_template.this", "ami-ddddddddddddddddd", "module.dev"), configuration=configuration)
+    group_amis = [ami for address, _, ami in launches(document) if address.endswith("aws_autoscaling_group.this")]
+    # The group's own specification and its override each name both candidates.
+    assert sorted(group_amis) == ["ami-aaaaaaaaaaaaaaaaa"] * 2 + ["ami-ddddddddddddddddd"] * 2
+
+
+def test_an_override_with_its_own_template_is_a_launch_of_its_own() -> None:
+    group = change("aws_autoscaling_group.g", {"mixed_instances_policy": [{"launch_template": [{
+        "launch_template_specification": [{"version": "7"}],
+        "override": [{"instance_type": "t3.large"}, {"instance_type": "m5.large", "launch_template_specification": [{"version": "3"}]}],
+    }]}]}, {"mixed_instances_policy": [{"launch_template": [{
+        "launch_template_specification": [{"launch_template_id": True}],
+        "override": [{"launch_template_specification": True}, {"launch_template_specification": [{"launch_template_id": True}]}],
+    }]}]})
+    configuration = {"root_module": {"resources": [{
+        "address": "aws_autoscaling_group.g",
+        "expressions": {"mixed_instances_policy": [{"launch_template": [{
+            "launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.main.id"]}, "version": {"constant_value": "7"}}],
+            "override": [
+                {"instance_type": {"constant_value": "t3.large"}},
+                {"launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.dev.id"]}, "version": {"constant_value": "3"}}]},
+            ],
+        }]}]},
+    }]}}
+    document = plan(group, template("aws_launch_template.main", "ami-aaaaaaaaaaaaaaaaa"),
+                    template("aws_launch_template.dev", "ami-ddddddddddddddddd"), configuration=configuration)
+    group_launches = [(kind, ami) for address, kind, ami in launches(document) if address == "aws_autoscaling_group.g"]
+    # The group's template, and the one the second override names; the first override uses the group's.
+    assert sorted(group_launches) == [(AMI, "ami-aaaaaaaaaaaaaaaaa"), (AMI, "ami-ddddddddddddddddd")]
+
+
+def test_an_override_whose_template_cannot_be_read_is_unknown_never_dropped() -> None:
+    group = change("aws_autoscaling_group.g", {"mixed_instances_policy": [{"launch_template": [{
+        "launch_template_specification": [{"launch_template_id": "lt-0123456789abcdef0", "version": "1"}],
+        "override": [{"instance_type": "m5.large", "launch_template_specification": [{}]}],
+    }]}]}, {"mixed_instances_policy": [{"launch_template": [{
+        "override": [{"launch_template_specification": [{"launch_template_id": True, "version": True}]}],
+    }]}]})
+    found = planned_launches(plan(group)).launches
+    unreadable = [f for f in found if f.ami_id is None and f.external is None]
+    assert len(unreadable) == 1 and "override.launch_template_specification" not in (unreadable[0].via or "")
+    assert "known after apply" in (unreadable[0].unknown_reason or "")
+    assert [f.external.identifier for f in found if f.external] == ["lt-0123456789abcdef0"]
+
+
+def test_groups_following_latest_or_default_and_launch_configurations_are_their_own_kind() -> None:
+    configuration = {"root_module": {"resources": [
+        {"address": "aws_autoscaling_group.unset", "expressions": {"launch_template": [{"id": {"references": ["aws_launch_template.t.id"]}}]}},
+        {"address": "aws_autoscaling_group.pinned", "expressions": {"launch_template": [{
+            "id": {"references": ["aws_launch_template.t.id"]}, "version": {"references": ["aws_launch_template.t.latest_version"]}}]}},
+    ]}}
+    document = plan(
+        template("aws_launch_template.t", "ami-aaaaaaaaaaaaaaaaa"),
+        change("aws_autoscaling_group.latest", {"launch_template": [{"id": "lt-0123456789abcdef0", "version": "$Latest"}]}),
+        change("aws_autoscaling_group.unset", {"launch_template": [{}]}, {"launch_template": [{"id": True, "version": True}]}),
+        change("aws_autoscaling_group.pinned", {"launch_template": [{}]}, {"launch_template": [{"id": True, "version": True}]}),
+        change("aws_launch_configuration.lc", {"image_id": "ami-ccccccccccccccccc"}),
+        change("aws_autoscaling_group.on_lc", {"launch_configuration": "lc-name"}),
+        configuration=configuration,
+    )
+    kinds = {(address, kind) for address, kind, _ in launches(document) if kind != AMI}
+    assert kinds == {
+        ("aws_autoscaling_group.latest", FLOATING_VERSION),
+        ("aws_autoscaling_group.unset", FLOATING_VERSION),
+        ("aws_launch_configuration.lc", LAUNCH_CONFIGURATION),
+        ("aws_autoscaling_group.on_lc", LAUNCH_CONFIGURATION),
+    }
+
+
+def test_region_of_each_provider_configuration_comes_from_the_plan() -> None:
+    configuration = {
+        "provider_config": {
+            "aws": {"name": "aws", "expressions": {"region": {"references": ["local.region"]}}},
+            "aws.west": {"name": "aws", "alias": "west", "expressions": {"region": {"references": ["local.west"]}}},
+            "aws.blind": {"name": "aws", "alias": "blind", "expressions": {"region": {"references": ["local.blind"]}}},
+        },
+        "root_module": {"resources": [
+            {"address": "aws_instance.east", "mode": "managed", "type": "aws_instance", "name": "east", "provider_config_key": "aws"},
+            {"address": "aws_instance.west", "mode": "managed", "type": "aws_instance", "name": "west", "provider_config_key": "aws.west"},
+            {"address": "aws_instance.blind", "mode": "managed", "type": "aws_instance", "name": "blind", "provider_config_key": "aws.blind"},
+            {"address": "data.aws_availability_zones.east", "mode": "data", "type": "aws_availability_zones", "name": "east", "provider_config_key": "aws"},
+            {"address": "data.aws_ssm_parameter.west", "mode": "data", "type": "aws_ssm_parameter", "name": "west", "provider_config_key": "aws.west"},
+        ]},
+    }
+    prior = [
+        {"address": "data.aws_availability_zones.east", "mode": "data", "type": "aws_availability_zones", "name": "east",
+         "values": {"names": ["eu-west-1a", "eu-west-1b"]}},
+        {"address": "data.aws_ssm_parameter.west", "mode": "data", "type": "aws_ssm_parameter", "name": "west",
+         "values": {"arn": "arn:aws:ssm:us-west-2:123456789012:parameter/x"}},
+    ]
+    document = plan(*(change(f"aws_instance.{name}", {"ami": "ami-aaaaaaaaaaaaaaaaa"}) for name in ("east", "west", "blind")),
+                    configuration=configuration, prior=prior)
+    regions = {launch.address: (launch.region, launch.region_source) for launch in planned_launches(document).launches}
+    assert regions == {
+        "aws_instance.east": ("eu-west-1", 'provider "aws" reads or plans data.aws_availability_zones.east in eu-west-1'),
+        "aws_instance.west": ("us-west-2", 'provider "aws.west" reads or plans data.aws_ssm_parameter.west in us-west-2'),
+        "aws_instance.blind": (None, None),
+    }
+
+
+def test_disagreeing_evidence_gives_no_region() -> None:
+    configuration = {"root_module": {"resources": [
+        {"address": "aws_instance.a", "mode": "managed", "type": "aws_instance", "name": "a", "provider_config_key": "aws"},
+    ]}}
+    planned = [{"address": "aws_instance.a", "mode": "managed", "type": "aws_instance", "name": "a", "values": {"availability_zone": "us-east-1a"}},
+               {"address": "aws_instance.a", "mode": "managed", "type": "aws_instance", "name": "a", "values": {"availability_zone": "eu-west-1a"}}]
+    (launch,) = planned_launches(plan(change("aws_instance.a", {"ami": "ami-aaaaaaaaaaaaaaaaa"}), configuration=configuration, planned=planned)).launches
+    assert launch.region is None
+
+
+def test_services_that_launch_ec2_name_their_ami_or_say_aws_picks_it() -> None:
+    document = plan(
+        change("aws_batch_compute_environment.ec2", {"compute_resources": [{"type": "EC2", "ec2_configuration": [
+            {"image_type": "ECS_AL2", "image_id_override": "ami-aaaaaaaaaaaaaaaaa"}, {"image_type": "ECS_AL2_NVIDIA"}]}]}),
+        change("aws_batch_compute_environment.plain", {"compute_resources": [{"type": "SPOT"}]}),
+        change("aws_batch_compute_environment.fargate", {"compute_resources": [{"type": "FARGATE"}]}),
+        change("aws_eks_node_group.managed", {"ami_type": "AL2_x86_64", "release_version": "1.29.0-20240129"}),
+        change("aws_emr_cluster.c", {"custom_ami_id": "ami-bbbbbbbbbbbbbbbbb"}),
+        change("aws_emr_cluster.default", {"release_label": "emr-7.2.0"}),
+        change("aws_cloud9_environment_ec2.ide", {"image_id": "resolve:ssm:/aws/service/cloud9/amis/amazonlinux-2023-x86_64"}),
+        change("aws_codebuild_fleet.f", {"image_id": "ami-ccccccccccccccccc"}),
+        change("aws_codebuild_fleet.default", {}),
+        change("aws_imagebuilder_image_recipe.r", {"parent_image": "ami-ddddddddddddddddd"}),
+        change("aws_imagebuilder_image_recipe.managed", {"parent_image": "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2-x86/x.x.x"}),
+        change("aws_rds_custom_db_engine_version.v", {"source_image_id": "ami-eeeeeeeeeeeeeeeee"}),
+    )
+    assert sorted(launches(document)) == sorted([
+        ("aws_batch_compute_environment.ec2", AMI, "ami-aaaaaaaaaaaaaaaaa"),
+        ("aws_batch_compute_environment.plain", AWS_MANAGED, None),
+        ("aws_eks_node_group.managed", AWS_MANAGED, None),
+        ("aws_emr_cluster.c", AMI, "ami-bbbbbbbbbbbbbbbbb"),
+        ("aws_emr_cluster.default", AWS_MANAGED, None),
+        ("aws_cloud9_environment_ec2.ide", AWS_MANAGED, None),
+        ("aws_codebuild_fleet.f", AMI, "ami-ccccccccccccccccc"),
+        ("aws_imagebuilder_image_recipe.r", AMI, "ami-ddddddddddddddddd"),
+        ("aws_imagebuilder_image_recipe.managed", AWS_MANAGED, None),
+        ("aws_rds_custom_db_engine_version.v", AMI, "ami-eeeeeeeeeeeeeeeee"),
+    ])
+    (eks,) = [f for f in planned_launches(document).launches if f.resource_type == "aws_eks_node_group"]
+    assert "AL2_x86_64" in (eks.unknown_reason or "") and "1.29.0-20240129" in (eks.unknown_reason or "")
+
+
+def test_an_eks_node_group_launches_its_templates_image_or_the_aws_managed_one() -> None:
+    configuration = {"root_module": {"resources": [
+        {"address": "aws_eks_node_group.custom", "expressions": {"launch_template": [{"id": {"references": ["aws_launch_template.custom.id"]}}]}},
+        {"address": "aws_eks_node_group.bare", "expressions": {"launch_template": [{"id": {"references": ["aws_launch_template.bare.id"]}}]}},
+    ]}}
+    document = plan(
+        template("aws_launch_template.custom", "ami-aaaaaaaaaaaaaaaaa"),
+        change("aws_launch_template.bare", {"instance_type": "t3.micro"}, {"id": True}),
+        change("aws_eks_node_group.custom", {"ami_type": "CUSTOM", "launch_template": [{}]}, {"launch_template": [{"id": True}]}),
+        change("aws_eks_node_group.bare", {"ami_type": "AL2023_x86_64_STANDARD", "launch_template": [{}]}, {"launch_template": [{"id": True}]}),
+        configuration=configuration,
+    )
+    groups = sorted((a, k, ami) for a, k, ami in launches(document) if "eks" in a)
+    assert groups == [("aws_eks_node_group.bare", AWS_MANAGED, None), ("aws_eks_node_group.custom", AMI, "ami-aaaaaaaaaaaaaaaaa")]
