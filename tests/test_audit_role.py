@@ -48,3 +48,13 @@ def test_policy_is_read_only_and_every_action_exists(plan: Any) -> None:
     for action in statement["Action"]:
         assert levels.get(action) in ("List", "Read"), (action, levels.get(action))
     assert analyze_policy_string(json.dumps(document)).findings == []
+
+
+def test_the_role_grants_exactly_what_the_cli_readme_documents_for_audit(plan: Any) -> None:
+    """The CLI's README row for `audit` is proven enough and each action needed (tests/test_cli_permissions.py);
+    the role adds only DescribeRegions, for --regions all."""
+    from test_cli_permissions import documented_permissions
+
+    (statement,) = plan.policy("aws_iam_role_policy.this[0]")["Statement"]
+    needed, optional = documented_permissions()["audit"]
+    assert sorted(statement["Action"]) == sorted([*needed, *optional, "ec2:DescribeRegions"])

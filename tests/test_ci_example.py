@@ -245,12 +245,18 @@ def test_action_fails_on_unapproved_amis_and_hands_the_sarif_to_the_upload(runs:
     assert action["outputs"]["exit-code"]["value"] == "${{ steps.check.outputs.exit-code }}"
 
 
-def test_action_passes_a_clean_plan_and_rejects_a_bad_input(runs: Runs, tmp_path: Path) -> None:
+def test_action_fails_only_on_exposures_when_every_ami_is_approved_and_rejects_a_bad_input(
+    runs: Runs, tmp_path: Path
+) -> None:
     repository, _ = runs.clean
     given = {"plan": "plan.json", "working-directory": "infra", "tag-key": "Environment", "tag-values": "Prod"}
     (tmp_path / "clean").mkdir()
     results, outputs = run_action(repository, given, runs.url, tmp_path / "clean")
-    assert results["check"].code == 0 and outputs["exit-code"] == "0", results["check"].output
+    assert results["check"].code == 1 and outputs["exit-code"] == "1", results["check"].output
+    failing = [line for line in results["check"].output.splitlines() if " unapproved " in line]
+    # Only what no AMI approval clears: groups following $Latest/$Default, and launch configurations.
+    assert failing and all("follows " in line or "launch configuration:" in line for line in failing), failing
+    assert Path(outputs["sarif"]).is_file()
     bad = given | {"owners": "self"}
     (tmp_path / "bad").mkdir()
     results, outputs = run_action(repository, bad, runs.url, tmp_path / "bad")

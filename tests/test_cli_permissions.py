@@ -26,11 +26,12 @@ RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
 DENIED = re.compile(r"access denied|AccessDenied|UnauthorizedOperation")
 
 
-def documented_permissions() -> dict[str, list[str]]:
-    """`| \\`command\\` | \\`service:Action\\`, ... |` rows of the README's IAM permissions table."""
+def documented_permissions() -> dict[str, tuple[list[str], list[str]]]:
+    """The rows of the README's IAM permissions table: command -> (needed, read when allowed)."""
     section = CLI_README.read_text().split("## IAM permissions", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `([^`]+)` \| (.+) \|$", section, flags=re.MULTILINE)
-    return {command: re.findall(r"`([a-z0-9-]+:[A-Za-z]+)`", actions) for command, actions in rows}
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]*) \|([^|]*)\|$", section, flags=re.MULTILINE)
+    action = r"`([a-z0-9-]+:[A-Za-z]+)`"
+    return {command: (re.findall(action, needed), re.findall(action, optional)) for command, needed, optional in rows}
 
 
 PERMISSIONS = documented_permissions()
@@ -90,9 +91,9 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
         iam = boto3.client("iam", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x")
         keys = {}
         for number, (command, actions) in enumerate(PERMISSIONS.items()):
-            for left_out in ["", *(a for c, a in CASES if c == command)]:
+            for left_out in ["", *(a for c, a in CASES + OPTIONAL_CASES if c == command)]:
                 user = f"cli-{number}-{left_out.replace(':', '-') or 'all'}"
-                granted = [a for a in actions if a != left_out]
+                granted = [a for a in actions[0] + actions[1] if a != left_out]
                 iam.create_user(UserName=user)
                 iam.put_user_policy(
                     UserName=user,
@@ -122,7 +123,7 @@ def run(guarded: Guarded, command: str, left_out: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def outcomes(guarded: Guarded) -> dict[tuple[str, str], tuple[int, str, str]]:
     """Every run at once (they only read), then the one that deregisters, alone and last."""
-    runs = [(c, a) for c, a in CASES] + [(c, "") for c in COMMANDS if c != "retire --deregister"]
+    runs = [*CASES, *OPTIONAL_CASES] + [(c, "") for c in COMMANDS if c != "retire --deregister"]
     with ThreadPoolExecutor(max_workers=4) as pool:
         found = dict(zip(runs, pool.map(lambda r: run(guarded, *r), runs)))
     found[("retire --deregister", "")] = run(guarded, "retire --deregister", "")
@@ -131,16 +132,23 @@ def outcomes(guarded: Guarded) -> dict[tuple[str, str], tuple[int, str, str]]:
 
 def test_every_command_has_a_documented_row() -> None:
     assert set(PERMISSIONS) == set(COMMANDS)
-    assert all(PERMISSIONS.values())
+    assert all(needed for needed, _ in PERMISSIONS.values())
 
 
 # Without one action, the command must fail. `retire --deregister` shares the dry run's actions, proven on
 # the dry run's row; its own row is checked without the one it adds.
 CASES = [
     (command, action)
-    for command, actions in PERMISSIONS.items()
-    for action in actions
-    if not (command == "retire --deregister" and action in PERMISSIONS["retire"])
+    for command, (needed, _) in PERMISSIONS.items()
+    for action in needed
+    if not (command == "retire --deregister" and action in PERMISSIONS["retire"][0])
+]
+# Without an action read when allowed, the command still succeeds, and says what it was denied.
+OPTIONAL_CASES = [
+    (command, action)
+    for command, (_, optional) in PERMISSIONS.items()
+    for action in optional
+    if command != "retire --deregister"
 ]
 
 
@@ -151,6 +159,15 @@ def test_each_documented_action_is_needed(outcomes, command: str, left_out: str)
     # read as an unknown finding, with the denial as its reason.
     assert code in (2, 3) or (command == "check-plan" and "unknown" in out), f"{command} succeeded without {left_out}:\n{out}{err}"
     assert DENIED.search(out + err), out + err
+
+
+@pytest.mark.parametrize(("command", "left_out"), OPTIONAL_CASES, ids=[f"{c} without {a}" for c, a in OPTIONAL_CASES])
+def test_without_an_action_read_when_allowed_the_command_runs_and_names_the_denial(
+    outcomes, command: str, left_out: str
+) -> None:
+    code, out, err = outcomes[(command, left_out)]
+    assert code in (0, 1), f"{command} failed without {left_out}:\n{out}{err}"
+    assert left_out in out + err and DENIED.search(out + err), out + err
 
 
 @pytest.mark.parametrize("command", list(COMMANDS))

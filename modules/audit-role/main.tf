@@ -19,15 +19,19 @@ locals {
   }
 
   # Exactly the calls `approved-amis audit` makes in an account: instances, launch template versions,
-  # Auto Scaling groups and launch configurations, the images they use, and (--regions all) the regions.
+  # spot requests, spot fleets and EC2 fleets, Auto Scaling groups and launch configurations, the images
+  # they use, and (--regions all) the regions.
   # None of these actions supports resource-level permissions: the resource is "*".
   audit_actions = [
     "autoscaling:DescribeAutoScalingGroups",
     "autoscaling:DescribeLaunchConfigurations",
+    "ec2:DescribeFleets",
     "ec2:DescribeImages",
     "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplateVersions",
     "ec2:DescribeRegions",
+    "ec2:DescribeSpotFleetRequests",
+    "ec2:DescribeSpotInstanceRequests",
   ]
 
   audit_policy = {
