@@ -123,19 +123,74 @@ def test_the_matrix_covers_every_setup_verdict_and_configuration() -> None:
     assert {"ec2:RunInstances", "ec2:CreateTags", "ec2:DeleteTags"} <= actions
 
 
-def test_every_denial_holds_beside_a_grant_of_ec2_star() -> None:
-    """Rows denied by the policy alone stay denied when another policy grants ec2:* (explicit Deny wins)."""
+def test_every_denial_holds_beside_broad_grants() -> None:
+    """Rows denied by the policy alone stay denied when another policy grants ec2:* or ec2:*, autoscaling:*,
+    imagebuilder:* and iam:* (explicit Deny wins)."""
+    broad = ("policy + ec2:*", "policy + broad")
     denied = [r for r in ROWS.values() if r["expect"].get("policy") == EXPLICITLY_DENIED]
-    assert len(denied) >= 20
-    assert all(r["expect"].get("policy + ec2:*") == EXPLICITLY_DENIED for r in denied), [
-        r["id"] for r in denied if r["expect"].get("policy + ec2:*") != EXPLICITLY_DENIED
-    ]
+    assert len(denied) >= 40
+    assert all(
+        any(setup in r["expect"] for setup in broad)
+        and all(r["expect"][setup] == EXPLICITLY_DENIED for setup in broad if setup in r["expect"])
+        for r in denied
+    ), [r["id"] for r in denied if not all(r["expect"].get(s, EXPLICITLY_DENIED) == EXPLICITLY_DENIED for s in broad)]
 
 
 def test_the_scp_grants_nothing(documents) -> None:
     for configuration in ("complete", "custom", "organization"):
         scp = documents(configuration)["scp"]
         assert [s["Effect"] for s in scp["Statement"]] == ["Deny"] * len(scp["Statement"])
+
+
+################################################################################
+# Flip experiments: without any one Deny statement, the matrix turns red
+################################################################################
+
+
+def red_cells(documents, without: str) -> list[str]:
+    """The cells whose verdict changes when the Deny statement `without` is left out of every document."""
+    red = []
+    for row_id, setup in CELLS:
+        row = ROWS[row_id]
+        rendered = {
+            name: {**document, "Statement": [s for s in document["Statement"] if s.get("Sid") != without]}
+            for name, document in documents(row["configuration"]).items()
+        }
+        kinds = policies_in_force(setup, rendered)
+        verdict = decide(
+            request_of(row),
+            identity=kinds.get("identity", []),
+            boundary=kinds.get("boundary"),
+            scps=kinds.get("scps"),
+            resource=kinds.get("resource", []),
+        )
+        if verdict != row["expect"][setup]:
+            red.append(f"{row_id}::{setup}")
+    return red
+
+
+def deny_sids(documents) -> list[str]:
+    return sorted(
+        s["Sid"]
+        for c in MATRIX["configurations"]
+        for name, d in documents(c).items()
+        if name in ("policy", "boundary", "scp")
+        for s in d["Statement"]
+        if s["Effect"] == "Deny"
+    )
+
+
+@pytest.fixture(scope="module")
+def flips(documents) -> dict[str, list[str]]:
+    return {sid: red_cells(documents, without=sid) for sid in deny_sids(documents)}
+
+
+def test_every_deny_statement_is_needed_by_the_matrix(flips) -> None:
+    """Leaving out any one Deny statement (the template rendered without it) changes at least one verdict."""
+    summary = {sid: len(cells) for sid, cells in flips.items()}
+    print("\nflip experiments (red cells without the statement):", summary)
+    assert len(flips) >= 8
+    assert [sid for sid, cells in flips.items() if not cells] == [], summary
 
 
 ################################################################################
