@@ -189,3 +189,40 @@ def test_sizes_are_outputs_of_the_root_module(plan_summary) -> None:
     root = plan_summary(REPO_ROOT)
     assert root.outputs["policy_characters"] == len(re.sub(r"\s", "", root.outputs["policy_json"]))
     assert root.outputs["boundary_policy_characters"] == len(re.sub(r"\s", "", root.outputs["boundary_policy_json"]))
+
+
+################################################################################
+# Toggles of the doors beyond RunInstances
+################################################################################
+
+TOGGLED_OFF = {
+    "approved_ami_ids": ["ami-0123456789abcdef0"],
+    "ami_publisher_arns": ["arn:aws:iam::*:role/ami-publisher"],
+    "deny_unpinned_launch_template_versions": False,
+    "restrict_image_builder_to_publishers": False,
+    "protect_principal_roles": False,
+    "launch_configurations": "none",
+}
+
+
+def test_each_door_toggle_takes_its_statement_out(plan_summary, complete) -> None:
+    policy = statements(plan_summary(REPO_ROOT, **TOGGLED_OFF).policy(POLICY))
+    denials = {sid for sid, s in policy.items() if s["Effect"] == "Deny"}
+    assert denials == DENY_SIDS - {"DenyUnpinnedLaunchTemplateVersion", "DenyChangesToPublisherAndExemptRoles"}
+    assert policy["DenyImagePublishingByNonPublishers"]["Action"] == ["ec2:RestoreImageFromRecycleBin"]
+    assert "Condition" not in policy["DenyLaunchConfigurationWithUnapprovedImage"], "none: every launch configuration"
+    assert complete["DenyLaunchConfigurationWithUnapprovedImage"]["Condition"] == {
+        "StringNotEquals": {"autoscaling:ImageId": ["ami-0123456789abcdef0"]}
+    }
+    assert any(a.startswith("imagebuilder:") for a in complete["DenyImagePublishingByNonPublishers"]["Action"])
+
+    anything = statements(plan_summary(REPO_ROOT, **{**TOGGLED_OFF, "launch_configurations": "any"}).policy(POLICY))
+    assert "DenyLaunchConfigurationWithUnapprovedImage" not in anything
+
+
+def test_the_role_guard_names_exactly_the_publisher_and_exempt_patterns(complete) -> None:
+    guard = complete["DenyChangesToPublisherAndExemptRoles"]
+    assert guard["Resource"] == ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
+    assert {"iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PassRole", "iam:PutRolePermissionsBoundary"} <= set(guard["Action"])
+    assert not any(a.endswith("User") or "UserPolicy" in a for a in guard["Action"]), "no user patterns, no user actions"
+    assert "Condition" not in guard, "nobody holding the policy may change them"
