@@ -95,7 +95,7 @@ locals {
     tag_on_launch_resource_types = ["instance", "volume", "network-interface"]
     launch_actions               = local.launch_actions
     unchecked_launch_actions     = local.unchecked_launch_actions
-    launch_configurations        = var.launch_configurations
+    launch_configuration_ami_ids = var.launch_configurations == "approved_ami_ids" ? var.approved_ami_ids : []
     publishing_actions           = local.publishing_actions
     protected_principal_arns     = local.protected_principal_arns
     principal_guard_actions      = local.principal_guard_actions
