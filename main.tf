@@ -19,6 +19,12 @@ module "iam_policy" {
   approved_ami_owners = var.approved_ami_owners
   ami_publisher_arns  = var.ami_publisher_arns
 
+  exempt_principal_arns                  = var.exempt_principal_arns
+  deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
+  launch_configurations                  = var.launch_configurations
+  restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
+  protect_principal_roles                = var.protect_principal_roles
+
   attach_to_role_names  = var.iam_attach_to_role_names
   attach_to_group_names = var.iam_attach_to_group_names
   attach_to_user_names  = var.iam_attach_to_user_names

@@ -31,6 +31,16 @@ output "boundary_policy_json" {
   value       = module.iam_policy.boundary_policy_json
 }
 
+output "policy_characters" {
+  description = "Size of the identity policy in characters, whitespace not counted (IAM allows 6,144); null when the IAM layer is off."
+  value       = module.iam_policy.policy_characters
+}
+
+output "boundary_policy_characters" {
+  description = "Size of the permissions boundary in characters, whitespace not counted (IAM allows 6,144); null when the IAM layer is off."
+  value       = module.iam_policy.boundary_policy_characters
+}
+
 output "policy_arn" {
   description = "ARN of the managed IAM policy; null when it is not created."
   value       = module.iam_policy.policy_arn

@@ -49,7 +49,13 @@ variable "approved_ami_owners" {
 }
 
 variable "ami_publisher_arns" {
-  description = "IAM principal ARN patterns (wildcards allowed) that may add, change or remove the approval tag on AMIs. Empty: nobody the policy applies to may."
+  description = "IAM role or user ARN patterns (wildcards allowed) that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder. Empty: nobody the policy applies to may."
+  type        = list(string)
+  default     = []
+}
+
+variable "exempt_principal_arns" {
+  description = "IAM role or user ARN patterns exempt from the launch denials of the policy and boundary (break-glass roles). Nobody holding the policy may create or change the roles they name."
   type        = list(string)
   default     = []
 }
@@ -68,6 +74,30 @@ variable "create_iam_boundary_policy" {
   description = "Also create a managed policy to use as a permissions boundary (everything allowed except unapproved launches and approval tag changes)."
   type        = bool
   default     = false
+}
+
+variable "deny_unpinned_launch_template_versions" {
+  description = "Deny creating or updating Auto Scaling groups that follow $Latest or $Default of a launch template: a later version with another AMI would be launched by Auto Scaling's service-linked role, unchecked. False allows them."
+  type        = bool
+  default     = true
+}
+
+variable "launch_configurations" {
+  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" (only with an AMI in approved_ami_ids; none when it is empty), \"none\", or \"any\"."
+  type        = string
+  default     = "approved_ami_ids"
+}
+
+variable "restrict_image_builder_to_publishers" {
+  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder, whose service-linked role tags the AMIs it distributes. False leaves Image Builder to other grants."
+  type        = bool
+  default     = true
+}
+
+variable "protect_principal_roles" {
+  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles and users ami_publisher_arns and exempt_principal_arns name. False when those roles are managed by principals that hold this policy."
+  type        = bool
+  default     = true
 }
 
 variable "iam_policy_path" {

@@ -29,6 +29,8 @@ KINDS = {
         "bad_inputs:malformed-publisher-arn",
         "bad_inputs:publisher-arn-with-short-account-id",
         "bad_inputs:exempt-principal-not-an-arn",
+        "bad_inputs:publisher-arn-of-a-role-session",
+        "bad_inputs_organization:iam-admin-not-an-arn",
         "bad_inputs_layers:malformed-topic-arn",
         "bad_inputs_layers:alarm-action-not-an-arn",
     ],
@@ -38,6 +40,12 @@ KINDS = {
         "bad_inputs_layers:negative-retry-seconds",
     ],
     "invalid SNS protocol": ["bad_inputs_layers:invalid-sns-protocol"],
+    "over an AWS size limit": [
+        "bad_inputs:identity-policy-over-the-size-limit",
+        "bad_inputs:boundary-over-the-size-limit",
+        "bad_inputs_organization:scp-over-the-size-limit",
+        "bad_inputs_organization:config-rule-parameters-over-1024",
+    ],
     "contradictory toggles": ["bad_inputs:attachments-without-policy", "bad_inputs_layers:alerts-without-config-rule"],
 }
 

@@ -37,6 +37,7 @@ EXAMPLE_RULE = {
     "ami_publisher_arns": ["arn:aws:iam::*:role/ami-publisher"],
 }
 EXAMPLE_BREAK_GLASS = ["arn:aws:iam::*:role/break-glass"]
+EXAMPLE_IAM_ADMINS = ["arn:aws:iam::*:role/iam-admin"]
 EXAMPLE_TARGETS = ["ou-a1b2-c3d4e5f6", "ou-a1b2-f6e5d4c3"]
 EXAMPLE_EXCLUDED_ACCOUNTS = ["444455556666", "777788889999"]
 
@@ -128,14 +129,19 @@ def test_policy_types(example) -> None:
 
 
 def test_scp_denials_equal_the_iam_layers_plus_the_break_glass_exception(example, plan_summary) -> None:
-    iam = plan_summary(REPO_ROOT, **EXAMPLE_RULE).policy("module.iam_policy.aws_iam_policy.this[0]")
+    iam = plan_summary(REPO_ROOT, **EXAMPLE_RULE, exempt_principal_arns=EXAMPLE_BREAK_GLASS).policy(
+        "module.iam_policy.aws_iam_policy.this[0]"
+    )
     scp = json.loads(resource(example, SCP)["content"])
 
     assert scp["Version"] == "2012-10-17"
     assert all(s["Effect"] == "Deny" for s in scp["Statement"]), "an SCP from this module only denies"
     scp_denials = denials(scp)
-    launch = scp_denials["DenyRunInstancesWithUnapprovedImage"]
-    assert launch["Condition"].pop("ArnNotLike") == {"aws:PrincipalArn": EXAMPLE_BREAK_GLASS}
+    launch = scp_denials["DenyLaunchWithUnapprovedImage"]
+    assert launch["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": EXAMPLE_BREAK_GLASS}
+    guard = scp_denials["DenyChangesToPublisherAndExemptRoles"]
+    assert guard.pop("Condition") == {"ArnNotLike": {"aws:PrincipalArn": EXAMPLE_IAM_ADMINS}}
+    assert "Condition" not in denials(iam)["DenyChangesToPublisherAndExemptRoles"], "IAM admins are an SCP exception"
     assert scp_denials == denials(iam)
 
 
@@ -143,7 +149,7 @@ def test_scp_equals_the_iam_denials_for_another_rule(custom, plan_summary) -> No
     iam = plan_summary(REPO_ROOT, **CUSTOM_RULE).policy("module.iam_policy.aws_iam_policy.this[0]")
     scp = json.loads(custom.values[SCP]["content"])
     assert denials(scp) == denials(iam)
-    assert len(scp["Statement"]) == 3
+    assert len(scp["Statement"]) == 8
 
 
 def test_scp_size_is_reported_and_is_the_content_length(example) -> None:
@@ -325,7 +331,7 @@ BAD_INPUT_MESSAGES = [
     "marketplace_product_codes in allowed_amis_criteria must be 1 to 25 letters and digits",
     "maximum_days_since_created and maximum_days_since_deprecated must be whole numbers of days from 0 to 2147483647",
     "name must be 1 to 46 letters, digits, - or _",
-    "exempt_principal_arns must hold IAM principal ARNs",
+    "exempt_principal_arns must hold IAM role or user ARNs",
     "aggregator_role_arn must be an IAM role ARN",
     "aggregator_regions must hold region names",
 ]
@@ -426,7 +432,16 @@ def test_applied_scp_holds_the_planned_document(organization) -> None:
     assert policy["PolicySummary"]["Name"] == "approved-amis-org"
     document = json.loads(policy["Content"])
     assert document == json.loads(organization["outputs"]["scp_policy_json"])
-    assert set(statements(document)) == {"DenyRunInstancesWithUnapprovedImage", "DenyApprovalTagChangeOnImage", "DenyDeleteAllTagsOnImage"}
+    assert set(statements(document)) == {
+        "DenyLaunchWithUnapprovedImage",
+        "DenyLaunchWithoutImageCheck",
+        "DenyUnpinnedLaunchTemplateVersion",
+        "DenyLaunchConfigurationWithUnapprovedImage",
+        "DenyImagePublishingByNonPublishers",
+        "DenyChangesToPublisherAndExemptRoles",
+        "DenyApprovalTagChangeOnImage",
+        "DenyDeleteAllTagsOnImage",
+    }
 
 
 def test_applied_scp_is_attached_to_the_ou_and_the_account(organization) -> None:

@@ -123,19 +123,95 @@ def test_the_matrix_covers_every_setup_verdict_and_configuration() -> None:
     assert {"ec2:RunInstances", "ec2:CreateTags", "ec2:DeleteTags"} <= actions
 
 
-def test_every_denial_holds_beside_a_grant_of_ec2_star() -> None:
-    """Rows denied by the policy alone stay denied when another policy grants ec2:* (explicit Deny wins)."""
+def test_every_denial_holds_beside_broad_grants() -> None:
+    """Rows denied by the policy alone stay denied when another policy grants ec2:* or ec2:*, autoscaling:*,
+    imagebuilder:* and iam:* (explicit Deny wins)."""
+    broad = ("policy + ec2:*", "policy + broad")
     denied = [r for r in ROWS.values() if r["expect"].get("policy") == EXPLICITLY_DENIED]
-    assert len(denied) >= 20
-    assert all(r["expect"].get("policy + ec2:*") == EXPLICITLY_DENIED for r in denied), [
-        r["id"] for r in denied if r["expect"].get("policy + ec2:*") != EXPLICITLY_DENIED
-    ]
+    assert len(denied) >= 40
+    assert all(
+        any(setup in r["expect"] for setup in broad)
+        and all(r["expect"][setup] == EXPLICITLY_DENIED for setup in broad if setup in r["expect"])
+        for r in denied
+    ), [r["id"] for r in denied if not all(r["expect"].get(s, EXPLICITLY_DENIED) == EXPLICITLY_DENIED for s in broad)]
 
 
 def test_the_scp_grants_nothing(documents) -> None:
     for configuration in ("complete", "custom", "organization"):
         scp = documents(configuration)["scp"]
         assert [s["Effect"] for s in scp["Statement"]] == ["Deny"] * len(scp["Statement"])
+
+
+################################################################################
+# Flip experiments: without any one Deny statement, the matrix turns red
+################################################################################
+
+
+def without_statement(sid: str) -> Callable[[Document], list[dict[str, Any]]]:
+    return lambda document: [s for s in document["Statement"] if s.get("Sid") != sid]
+
+
+def without_action(sid: str, action: str) -> Callable[[Document], list[dict[str, Any]]]:
+    def edit(document: Document) -> list[dict[str, Any]]:
+        return [
+            {**s, "Action": [a for a in s["Action"] if a != action]} if s.get("Sid") == sid else s
+            for s in document["Statement"]
+        ]
+
+    return edit
+
+
+def red_cells(documents, without: str | Callable[[Document], list[dict[str, Any]]]) -> list[str]:
+    """The cells whose verdict changes when the Deny statement `without` (or an edit) is applied to every document."""
+    edit = without_statement(without) if isinstance(without, str) else without
+    red = []
+    for row_id, setup in CELLS:
+        row = ROWS[row_id]
+        rendered = {name: {**document, "Statement": edit(document)} for name, document in documents(row["configuration"]).items()}
+        kinds = policies_in_force(setup, rendered)
+        verdict = decide(
+            request_of(row),
+            identity=kinds.get("identity", []),
+            boundary=kinds.get("boundary"),
+            scps=kinds.get("scps"),
+            resource=kinds.get("resource", []),
+        )
+        if verdict != row["expect"][setup]:
+            red.append(f"{row_id}::{setup}")
+    return red
+
+
+def deny_sids(documents) -> list[str]:
+    return sorted(
+        s["Sid"]
+        for c in MATRIX["configurations"]
+        for name, d in documents(c).items()
+        if name in ("policy", "boundary", "scp")
+        for s in d["Statement"]
+        if s["Effect"] == "Deny"
+    )
+
+
+@pytest.fixture(scope="module")
+def flips(documents) -> dict[str, list[str]]:
+    return {sid: red_cells(documents, without=sid) for sid in deny_sids(documents)}
+
+
+def test_every_launch_action_is_needed_by_the_matrix(documents) -> None:
+    """Leaving any one action out of the launch Deny changes at least one verdict: each door has its row."""
+    sid = "DenyLaunchWithUnapprovedImage"
+    actions = next(s["Action"] for s in documents("complete")["policy"]["Statement"] if s.get("Sid") == sid)
+    summary = {action: len(red_cells(documents, without_action(sid, action))) for action in actions}
+    print("\nlaunch action flips (red cells without the action):", summary)
+    assert [action for action, red in summary.items() if not red] == [], summary
+
+
+def test_every_deny_statement_is_needed_by_the_matrix(flips) -> None:
+    """Leaving out any one Deny statement (the template rendered without it) changes at least one verdict."""
+    summary = {sid: len(cells) for sid, cells in flips.items()}
+    print("\nflip experiments (red cells without the statement):", summary)
+    assert len(flips) >= 8
+    assert [sid for sid, cells in flips.items() if not cells] == [], summary
 
 
 ################################################################################
@@ -149,6 +225,7 @@ KEYS = "aws:TagKeys"
 PRINCIPAL = "aws:PrincipalArn"
 PUBLISHERS = {"ArnNotLike": {PRINCIPAL: ["arn:aws:iam::*:role/ami-*"]}}
 ANY_KEY = "ForAnyValue:StringEqualsIgnoreCase"
+VERSION = "autoscaling:LaunchTemplateVersionSpecified"
 
 
 def applies(condition: dict[str, Any], context: dict[str, Any]) -> bool:
@@ -193,6 +270,14 @@ OPERATOR_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
     # Null "true": true only when the key is absent from the request.
     "Null/absent": ({"Null": {KEYS: "true"}}, {}, True),
     "Null/present": ({"Null": {KEYS: "true"}}, {KEYS: ["Env"]}, False),
+    # Bool: "false" matches a request whose value is false; absent from the request, the condition is false
+    # (Auto Scaling sets autoscaling:LaunchTemplateVersionSpecified only when a launch template is named).
+    "Bool/false-and-false": ({"Bool": {VERSION: "false"}}, {VERSION: "false"}, True),
+    "Bool/false-and-true": ({"Bool": {VERSION: "false"}}, {VERSION: "true"}, False),
+    "Bool/absent": ({"Bool": {VERSION: "false"}}, {}, False),
+    # StringNotEquals on autoscaling:ImageId: a launch configuration's AMI, matched exactly.
+    "StringNotEquals/image-id-listed": ({"StringNotEquals": {"autoscaling:ImageId": ["ami-1"]}}, {"autoscaling:ImageId": "ami-1"}, False),
+    "StringNotEquals/image-id-other": ({"StringNotEquals": {"autoscaling:ImageId": ["ami-1"]}}, {"autoscaling:ImageId": "ami-2"}, True),
     # Several operators in one Condition are ANDed.
     "operators-are-anded": (
         {ANY_KEY: {KEYS: ["Env"]}, "ArnNotLike": {PRINCIPAL: [ARN]}},
@@ -206,6 +291,37 @@ OPERATOR_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
 def test_engine_evaluates_condition_operators_as_iam_does(case: str) -> None:
     condition, context, expected = OPERATOR_CASES[case]
     assert applies(condition, context) is expected
+
+
+ROLE_PATTERNS = ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::111122223333:role/image-builder-*"]
+RESOURCE_CASES = {
+    "any-account": ("arn:aws:iam::111122223333:role/ami-publisher", True),
+    "wildcard-name": ("arn:aws:iam::111122223333:role/image-builder-linux", True),
+    "same-name-under-a-path": ("arn:aws:iam::111122223333:role/team/ami-publisher", False),
+    "other-account-for-an-account-pattern": ("arn:aws:iam::444455556666:role/image-builder-linux", False),
+    "another-role": ("arn:aws:iam::111122223333:role/app", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RESOURCE_CASES))
+def test_engine_matches_role_arns_as_resources_as_iam_does(case: str) -> None:
+    """The role guard names the publisher patterns as Resource: * runs within the ARN, a path changes the ARN."""
+    resource, expected = RESOURCE_CASES[case]
+    statement = {"Effect": "Deny", "Action": ["iam:CreateRole", "iam:PassRole"], "Resource": ROLE_PATTERNS}
+    for action in statement["Action"]:
+        assert statement_matches(statement, "Deny", Request(action, resource, {})) is expected
+
+
+def test_principalmapper_matches_resources_in_any_case() -> None:
+    """Pinned: principalmapper matches Resource ignoring case, IAM does not. No matrix row depends on the case
+    of a resource ARN; a role named like a publisher in another case is not a publisher (ArnNotLike is exact)."""
+    statement = {"Effect": "Deny", "Action": "iam:CreateRole", "Resource": ROLE_PATTERNS[0]}
+    request = Request("iam:CreateRole", "arn:aws:iam::111122223333:role/AMI-Publisher", {})
+    assert statement_matches(statement, "Deny", request) is True
+    assert not any(
+        r["request"]["resource"].lower() != r["request"]["resource"] and r["request"]["action"].startswith("iam:")
+        for r in MATRIX["rows"]
+    )
 
 
 def test_principalmapper_alone_matches_arns_in_any_case() -> None:

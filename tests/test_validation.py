@@ -40,6 +40,6 @@ def test_good_input_is_accepted(plan_summary) -> None:
         approval_tag_values=["a" * 256],
         approved_ami_ids=["ami-00000001", "ami-0123456789abcdef0"],
         approved_ami_owners=["amazon", "aws-marketplace", "123456789012"],
-        ami_publisher_arns=["arn:aws:iam::123456789012:role/publishers/*", "arn:aws-us-gov:sts::*:assumed-role/p/*"],
+        ami_publisher_arns=["arn:aws:iam::123456789012:role/publishers/*", "arn:aws-us-gov:iam::*:user/p"],
     )
     assert plan.counts.get("aws_iam_policy") == 1

@@ -24,6 +24,9 @@ module "approved_amis_organization" {
   ami_publisher_arns    = ["arn:aws:iam::*:role/ami-publisher"]
   exempt_principal_arns = ["arn:aws:iam::*:role/break-glass"]
 
+  # The only principals in member accounts that may create or change the publisher and break-glass roles.
+  iam_admin_principal_arns = ["arn:aws:iam::*:role/iam-admin"]
+
   target_ids = var.target_ids
 
   create_config_rules              = var.create_config_rules

@@ -8,6 +8,80 @@
 locals {
   policy_template = "${path.module}/../../policies/approved-amis.json.tftpl"
 
+  # Every EC2 action that authorizes an `image` resource to launch or replace compute, from the Service
+  # Authorization Reference (tests/test_sar_coverage.py checks this list against the SAR data shipped in
+  # parliament, and lists there why every other action on an image is not a launch).
+  launch_actions = [
+    "ec2:RunInstances",
+    "ec2:CreateFleet",
+    "ec2:ModifyFleet",
+    "ec2:RequestSpotInstances",
+    "ec2:RequestSpotFleet",
+    "ec2:CreateReplaceRootVolumeTask",
+    "ec2:EnableFastLaunch",
+  ]
+
+  # Launches whose authorization names no image at all: no condition can check the AMI, so they are denied.
+  unchecked_launch_actions = ["ec2:RunScheduledInstances", "ec2:ImportInstance"]
+
+  # EC2 Image Builder actions that build, import or distribute AMIs (its service-linked role tags what it
+  # distributes), and restoring a deregistered AMI with its tags: publishers only.
+  image_builder_publishing_actions = [
+    "imagebuilder:CreateImage",
+    "imagebuilder:CreateImagePipeline",
+    "imagebuilder:UpdateImagePipeline",
+    "imagebuilder:StartImagePipelineExecution",
+    "imagebuilder:CreateDistributionConfiguration",
+    "imagebuilder:UpdateDistributionConfiguration",
+    "imagebuilder:ImportVmImage",
+    "imagebuilder:ImportDiskImage",
+  ]
+  publishing_actions = concat(var.restrict_image_builder_to_publishers ? local.image_builder_publishing_actions : [], ["ec2:RestoreImageFromRecycleBin"])
+
+  # aws:PrincipalArn holds a role's ARN (with its path) for every session of the role, and a user's ARN for
+  # the user, so a publisher or exempt pattern is matched by whoever can create that role or user, give it
+  # a trust policy, or attach policies to it. The same patterns, used as Resource, name exactly the roles
+  # and users they would match: changes to them are denied (variables.tf refuses sts:: session ARNs,
+  # which aws:PrincipalArn never holds).
+  protected_principal_arns = distinct(concat(var.ami_publisher_arns, var.exempt_principal_arns))
+  role_guard_actions = [
+    "iam:CreateRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:PassRole",
+  ]
+  user_guard_actions = [
+    "iam:CreateUser",
+    "iam:AttachUserPolicy",
+    "iam:PutUserPolicy",
+    "iam:PutUserPermissionsBoundary",
+    "iam:DeleteUserPermissionsBoundary",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:UpdateLoginProfile",
+  ]
+  principal_guard_actions = concat(
+    anytrue([for arn in local.protected_principal_arns : can(regex(":role/", arn))]) ? local.role_guard_actions : [],
+    anytrue([for arn in local.protected_principal_arns : can(regex(":user/", arn))]) ? local.user_guard_actions : [],
+  )
+
+  # The Deny statements rendered, by Sid, as the toggles decide.
+  statements = compact([
+    "DenyLaunchWithUnapprovedImage",
+    "DenyLaunchWithoutImageCheck",
+    var.deny_unpinned_launch_template_versions ? "DenyUnpinnedLaunchTemplateVersion" : "",
+    var.launch_configurations == "any" ? "" : "DenyLaunchConfigurationWithUnapprovedImage",
+    "DenyImagePublishingByNonPublishers",
+    var.protect_principal_roles && length(local.protected_principal_arns) > 0 ? "DenyChangesToPublisherAndExemptRoles" : "",
+    "DenyApprovalTagChangeOnImage",
+    "DenyDeleteAllTagsOnImage",
+  ])
+
   template_vars = {
     partition                    = var.partition
     tag_key                      = var.approval_tag_key
@@ -16,13 +90,29 @@ locals {
     ami_owners                   = var.approved_ami_owners
     publisher_arns               = var.ami_publisher_arns
     exempt_principal_arns        = var.exempt_principal_arns
+    iam_admin_arns               = var.iam_admin_principal_arns
     launch_resource_types        = ["instance", "volume", "network-interface", "subnet", "security-group", "key-pair", "launch-template"]
     tag_on_launch_resource_types = ["instance", "volume", "network-interface"]
+    launch_actions               = local.launch_actions
+    unchecked_launch_actions     = local.unchecked_launch_actions
+    launch_configuration_ami_ids = var.launch_configurations == "approved_ami_ids" ? var.approved_ami_ids : []
+    publishing_actions           = local.publishing_actions
+    protected_principal_arns     = local.protected_principal_arns
+    principal_guard_actions      = local.principal_guard_actions
+    statements                   = local.statements
   }
 
   documents = {
     for mode in ["policy", "boundary", "scp"] :
     mode => trimspace(templatefile(local.policy_template, merge(local.template_vars, { mode = mode })))
+  }
+
+  # IAM counts a managed policy's characters without whitespace (6,144 at most); Organizations counts an
+  # SCP's with it (5,120). jsonencode writes no whitespace outside strings.
+  characters = {
+    policy   = length(replace(local.documents["policy"], "/\\s/", ""))
+    boundary = length(replace(local.documents["boundary"], "/\\s/", ""))
+    scp      = length(local.documents["scp"])
   }
 
   config_rule_parameters = {

@@ -22,16 +22,26 @@ output "config_rule_parameters" {
 ################################################################################
 
 output "policy_json" {
-  description = "Identity policy: launches allowed only from approved AMIs, approval tag guarded."
+  description = "Identity policy: RunInstances allowed only from approved AMIs, and the Deny statements (every launch door, the approval tag, image publishing, publisher and exempt roles)."
   value       = local.documents["policy"]
 }
 
 output "boundary_policy_json" {
-  description = "Permissions boundary: everything allowed except launches from unapproved AMIs and approval tag changes."
+  description = "Permissions boundary: everything allowed except what the Deny statements take out (unapproved launches, approval tag changes, image publishing by others, changes to publisher and exempt roles)."
   value       = local.documents["boundary"]
 }
 
 output "scp_policy_json" {
   description = "Deny-only document for a service control policy."
   value       = local.documents["scp"]
+}
+
+output "characters" {
+  description = "Size of each document as AWS counts it: policy and boundary without whitespace (IAM allows 6,144 for a managed policy), scp with it (Organizations allows 5,120)."
+  value       = local.characters
+}
+
+output "deny_statement_ids" {
+  description = "Sids of the Deny statements every document renders, as the toggles decide."
+  value       = local.statements
 }

@@ -112,23 +112,67 @@ variable "partition" {
 }
 
 variable "ami_publisher_arns" {
-  description = "IAM principal ARN patterns (wildcards allowed) that may add, change or remove the approval tag on AMIs. Empty: nobody the policy applies to may."
+  description = "IAM role or user ARN patterns (wildcards allowed) that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder. Empty: nobody the policy applies to may."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for arn in var.ami_publisher_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|\\*):[A-Za-z0-9_+=,.@/*?-]+$", arn))])
-    error_message = "ami_publisher_arns must hold IAM principal ARNs such as \"arn:aws:iam::123456789012:role/ami-publisher\" (wildcards * and ? allowed)."
+    condition     = alltrue([for arn in var.ami_publisher_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|\\*):(role|user)/[A-Za-z0-9_+=,.@/*?-]+$", arn))])
+    error_message = "ami_publisher_arns must hold IAM role or user ARNs such as \"arn:aws:iam::123456789012:role/ami-publisher\" (wildcards * and ? allowed). aws:PrincipalArn holds the role ARN for every session of a role, never an sts:: assumed-role ARN."
   }
 }
 
 variable "exempt_principal_arns" {
-  description = "IAM principal ARN patterns exempt from the launch denial (break-glass roles). Used by the SCP; keep empty for IAM policies."
+  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles). The roles they name are protected like the publishers'."
   type        = list(string)
   default     = []
 
   validation {
-    condition     = alltrue([for arn in var.exempt_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::([0-9]{12}|\\*):[A-Za-z0-9_+=,.@/*?-]+$", arn))])
-    error_message = "exempt_principal_arns must hold IAM principal ARNs such as \"arn:aws:iam::123456789012:role/break-glass\" (wildcards * and ? allowed)."
+    condition     = alltrue([for arn in var.exempt_principal_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|\\*):(role|user)/[A-Za-z0-9_+=,.@/*?-]+$", arn))])
+    error_message = "exempt_principal_arns must hold IAM role or user ARNs such as \"arn:aws:iam::123456789012:role/break-glass\" (wildcards * and ? allowed). aws:PrincipalArn holds the role ARN for every session of a role, never an sts:: assumed-role ARN."
   }
+}
+
+variable "iam_admin_principal_arns" {
+  description = "IAM role or user ARN patterns that may still create, re-trust or change the policies of the publisher and exempt roles. Used by the SCP only (the identity policy and boundary bind only their holders)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.iam_admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|\\*):(role|user)/[A-Za-z0-9_+=,.@/*?-]+$", arn))])
+    error_message = "iam_admin_principal_arns must hold IAM role or user ARNs such as \"arn:aws:iam::*:role/iam-admin\" (wildcards * and ? allowed)."
+  }
+}
+
+################################################################################
+# Doors beyond RunInstances
+################################################################################
+
+variable "deny_unpinned_launch_template_versions" {
+  description = "Deny creating or updating an Auto Scaling group that follows $Latest or $Default of a launch template (autoscaling:LaunchTemplateVersionSpecified): a later version with another AMI would be launched by Auto Scaling's service-linked role without checking the caller. False allows it."
+  type        = bool
+  default     = true
+}
+
+variable "launch_configurations" {
+  description = "Which Auto Scaling launch configurations may be created (they never check ec2:RunInstances): \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
+  type        = string
+  default     = "approved_ami_ids"
+
+  validation {
+    condition     = contains(["approved_ami_ids", "none", "any"], var.launch_configurations)
+    error_message = "launch_configurations must be \"approved_ami_ids\" (only with approved AMI IDs), \"none\" (deny every launch configuration) or \"any\" (no restriction)."
+  }
+}
+
+variable "restrict_image_builder_to_publishers" {
+  description = "Allow only ami_publisher_arns to create, run, import into and distribute from EC2 Image Builder (its service-linked role tags the AMIs it distributes). False leaves Image Builder to other grants."
+  type        = bool
+  default     = true
+}
+
+variable "protect_principal_roles" {
+  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles and users that ami_publisher_arns and exempt_principal_arns name (in the SCP, except to iam_admin_principal_arns)."
+  type        = bool
+  default     = true
 }

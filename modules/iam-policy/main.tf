@@ -15,6 +15,17 @@ module "approval_rule" {
   approved_ami_owners = var.approved_ami_owners
   ami_publisher_arns  = var.ami_publisher_arns
   partition           = try(data.aws_partition.current[0].partition, "aws")
+
+  exempt_principal_arns                  = var.exempt_principal_arns
+  deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
+  launch_configurations                  = var.launch_configurations
+  restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
+  protect_principal_roles                = var.protect_principal_roles
+}
+
+locals {
+  # IAM's limit for a managed policy, in characters not counting whitespace.
+  managed_policy_max_characters = 6144
 }
 
 ################################################################################
@@ -33,20 +44,20 @@ resource "aws_iam_policy" "this" {
 }
 
 resource "aws_iam_policy" "boundary" {
-  #checkov:skip=CKV_AWS_62:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_63:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_286:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_287:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_288:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_289:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_290:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV_AWS_355:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
-  #checkov:skip=CKV2_AWS_40:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches and approval tag changes out of it.
+  #checkov:skip=CKV_AWS_62:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_63:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_286:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_287:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_288:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_289:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_290:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV_AWS_355:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
+  #checkov:skip=CKV2_AWS_40:A permissions boundary grants nothing, it caps what identity policies grant: Allow * is the cap, the Deny statements take unapproved launches, approval tag changes, image publishing and publisher role changes out of it.
   count = var.create && var.create_boundary_policy ? 1 : 0
 
   name        = "${var.name}-boundary"
   path        = var.path
-  description = "Permissions boundary: everything except launches from unapproved AMIs and approval tag changes."
+  description = "Permissions boundary: everything except unapproved launches, approval tag changes, image publishing by others and changes to publisher roles."
   policy      = module.approval_rule.boundary_policy_json
 
   tags = var.tags

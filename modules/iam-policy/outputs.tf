@@ -26,6 +26,16 @@ output "scp_policy_json" {
   value       = var.create ? module.approval_rule.scp_policy_json : null
 }
 
+output "policy_characters" {
+  description = "Size of the identity policy in characters, whitespace not counted (IAM allows 6,144); null when create = false."
+  value       = var.create ? module.approval_rule.characters.policy : null
+}
+
+output "boundary_policy_characters" {
+  description = "Size of the permissions boundary in characters, whitespace not counted (IAM allows 6,144); null when create = false."
+  value       = var.create ? module.approval_rule.characters.boundary : null
+}
+
 output "policy_arn" {
   description = "ARN of the managed policy; null when it is not created."
   value       = try(aws_iam_policy.this[0].arn, null)

@@ -12,12 +12,22 @@ variable "create_policy" {
   description = "Create the managed IAM policy that allows launches only from approved AMIs."
   type        = bool
   default     = true
+
+  validation {
+    condition     = !(var.create && var.create_policy) || module.approval_rule.characters.policy <= local.managed_policy_max_characters
+    error_message = "The identity policy would be ${module.approval_rule.characters.policy} characters (whitespace not counted), over the 6,144 IAM allows for a managed policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, use fewer approval_tag_values, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns (for example \"arn:aws:iam::*:role/ami-publisher\")."
+  }
 }
 
 variable "create_boundary_policy" {
-  description = "Also create a managed policy meant as a permissions boundary: allows everything except launches from unapproved AMIs and approval tag changes."
+  description = "Also create a managed policy meant as a permissions boundary: allows everything except what the Deny statements take out."
   type        = bool
   default     = false
+
+  validation {
+    condition     = !(var.create && var.create_boundary_policy) || module.approval_rule.characters.boundary <= local.managed_policy_max_characters
+    error_message = "The permissions boundary would be ${module.approval_rule.characters.boundary} characters (whitespace not counted), over the 6,144 IAM allows for a managed policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns."
+  }
 }
 
 ################################################################################
@@ -49,9 +59,43 @@ variable "approved_ami_owners" {
 }
 
 variable "ami_publisher_arns" {
-  description = "IAM principal ARN patterns that may add, change or remove the approval tag on AMIs."
+  description = "IAM role or user ARN patterns that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder."
   type        = list(string)
   default     = []
+}
+
+variable "exempt_principal_arns" {
+  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles); their roles are protected like the publishers'."
+  type        = list(string)
+  default     = []
+}
+
+################################################################################
+# Doors beyond RunInstances
+################################################################################
+
+variable "deny_unpinned_launch_template_versions" {
+  description = "Deny Auto Scaling groups that follow $Latest or $Default of a launch template."
+  type        = bool
+  default     = true
+}
+
+variable "launch_configurations" {
+  description = "Which launch configurations may be created: \"approved_ami_ids\", \"none\" or \"any\"."
+  type        = string
+  default     = "approved_ami_ids"
+}
+
+variable "restrict_image_builder_to_publishers" {
+  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder."
+  type        = bool
+  default     = true
+}
+
+variable "protect_principal_roles" {
+  description = "Deny creating, re-trusting, passing and changing the policies of the publisher and exempt roles and users."
+  type        = bool
+  default     = true
 }
 
 ################################################################################

@@ -16,6 +16,12 @@ module "approval_rule" {
   ami_publisher_arns    = var.ami_publisher_arns
   exempt_principal_arns = var.exempt_principal_arns
   partition             = local.partition
+
+  iam_admin_principal_arns               = var.iam_admin_principal_arns
+  deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
+  launch_configurations                  = var.launch_configurations
+  restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
+  protect_principal_roles                = var.protect_principal_roles
 }
 
 locals {
@@ -33,7 +39,10 @@ locals {
   # AWS Organizations limits, in characters of content (whitespace counts; jsonencode adds none).
   scp_max_characters                = 5120
   declarative_policy_max_characters = 10000
-  scp_characters                    = length(module.approval_rule.scp_policy_json)
+  scp_characters                    = module.approval_rule.characters.scp
+
+  # AWS Config's limit for a rule's input_parameters, checked on the parameters the rules below receive.
+  config_rule_parameters_max_characters = 1024
 }
 
 ################################################################################
@@ -70,6 +79,7 @@ locals {
       by-id  = { identifier = "APPROVED_AMIS_BY_ID", parameters = module.approval_rule.config_rule_parameters.by_id, description = "EC2 instances must run from the approved AMI IDs." }
     } : key => rule if rule.parameters != null
   }
+  config_rule_parameters_characters = max([for rule in values(local.config_rules) : length(rule.parameters)]...)
 }
 
 resource "aws_config_organization_managed_rule" "this" {

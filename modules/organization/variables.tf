@@ -54,15 +54,45 @@ variable "approved_ami_owners" {
 }
 
 variable "ami_publisher_arns" {
-  description = "IAM principal ARN patterns (wildcards allowed, e.g. \"arn:aws:iam::*:role/ami-publisher\") that may add, change or remove the approval tag on AMIs in every targeted account."
+  description = "IAM role or user ARN patterns (wildcards allowed, e.g. \"arn:aws:iam::*:role/ami-publisher\") that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder in every targeted account."
   type        = list(string)
   default     = []
 }
 
 variable "exempt_principal_arns" {
-  description = "IAM principal ARN patterns exempt from the SCP's launch denial: break-glass roles, e.g. \"arn:aws:iam::*:role/break-glass\". Keep the list short; each entry grows the SCP."
+  description = "IAM role or user ARN patterns exempt from the SCP's launch denials: break-glass roles, e.g. \"arn:aws:iam::*:role/break-glass\". Keep the list short; each entry grows the SCP."
   type        = list(string)
   default     = []
+}
+
+variable "iam_admin_principal_arns" {
+  description = "IAM role or user ARN patterns that may still create, re-trust, pass and change the policies of the roles ami_publisher_arns and exempt_principal_arns name (for example the pipeline that deploys them, \"arn:aws:iam::*:role/iam-admin\"). Empty: nobody in the member accounts may."
+  type        = list(string)
+  default     = []
+}
+
+variable "deny_unpinned_launch_template_versions" {
+  description = "Deny creating or updating Auto Scaling groups that follow $Latest or $Default of a launch template (Auto Scaling's service-linked role, which SCPs do not bind, launches later versions unchecked). False allows them."
+  type        = bool
+  default     = true
+}
+
+variable "launch_configurations" {
+  description = "Which Auto Scaling launch configurations may be created: \"approved_ami_ids\" (only with an AMI in approved_ami_ids; none when it is empty), \"none\", or \"any\"."
+  type        = string
+  default     = "approved_ami_ids"
+}
+
+variable "restrict_image_builder_to_publishers" {
+  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder. False leaves Image Builder to other grants."
+  type        = bool
+  default     = true
+}
+
+variable "protect_principal_roles" {
+  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles ami_publisher_arns and exempt_principal_arns name, except to iam_admin_principal_arns."
+  type        = bool
+  default     = true
 }
 
 ################################################################################
@@ -141,6 +171,11 @@ variable "create_config_rules" {
   description = "Create organization Config rules APPROVED_AMIS_BY_TAG and, when approved_ami_ids is set, APPROVED_AMIS_BY_ID in every member account (needs trusted access for config-multiaccountsetup.amazonaws.com and a configuration recorder in each account)."
   type        = bool
   default     = true
+
+  validation {
+    condition     = !(var.create && var.create_config_rules) || local.config_rule_parameters_characters <= local.config_rule_parameters_max_characters
+    error_message = "The organization Config rules' input_parameters would be ${local.config_rule_parameters_characters} characters, over the 1,024 AWS Config allows: use shorter or fewer approval_tag_values, or a shorter approval_tag_key."
+  }
 }
 
 variable "config_rule_excluded_account_ids" {

@@ -1,0 +1,78 @@
+"""The launch and publishing denials cover every action AWS's Service Authorization Reference lists.
+
+The reference data is parliament's iam_definition.json (the SAR as parliament ships it); the actions that
+authorize an image or Image Builder resource but launch or publish nothing are listed, each with its reason,
+in tests/contracts/sar_coverage.yaml. A new SAR action on images fails here until it is denied or listed.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import EXAMPLES
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)  # parliament imports the deprecated pkg_resources
+    import parliament
+
+CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "sar_coverage.yaml").read_text())
+SAR = {service["prefix"]: service for service in json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())}
+POLICY = "module.iam_policy.aws_iam_policy.this[0]"
+
+
+def actions_on(prefix: str, resource_types: set[str], access_levels: set[str] | None = None) -> set[str]:
+    """Actions of a service whose resource types include one of resource_types (required or optional)."""
+    return {
+        f"{prefix}:{privilege['privilege']}"
+        for privilege in SAR[prefix]["privileges"]
+        if {r["resource_type"].rstrip("*") for r in privilege["resource_types"]} & resource_types
+        and (access_levels is None or privilege["access_level"] in access_levels)
+    }
+
+
+@pytest.fixture(scope="module")
+def denials(plan_summary) -> dict[str, Any]:
+    document = plan_summary(EXAMPLES / "complete").policy(POLICY)
+    return {s["Sid"]: s for s in document["Statement"] if s["Effect"] == "Deny"}
+
+
+def test_the_reference_data_knows_the_launch_doors() -> None:
+    """The data is recent enough to decide: it lists the image on fleets and root volume replacement."""
+    image_actions = actions_on("ec2", {"image"})
+    assert {"ec2:RunInstances", "ec2:CreateFleet", "ec2:CreateReplaceRootVolumeTask"} <= image_actions
+    assert len(image_actions) >= 25
+
+
+def test_every_ec2_action_on_an_image_is_denied_or_launches_nothing(denials) -> None:
+    denied = set(denials["DenyLaunchWithUnapprovedImage"]["Action"])
+    listed = {f"ec2:{name}" for name in CONTRACT["ec2_image_actions_that_launch_nothing"]}
+    image_actions = actions_on("ec2", {"image"})
+    print("\nSAR-derived launch actions:", sorted(image_actions - listed))
+    assert image_actions - listed - denied == set(), "an action on images is neither denied nor listed"
+    assert denied == image_actions - listed, "denied actions the SAR does not list on images"
+    assert listed <= image_actions, f"listed but no longer on images: {sorted(listed - image_actions)}"
+
+
+def test_every_image_builder_action_that_publishes_is_for_publishers_only(denials) -> None:
+    denied = {a for a in denials["DenyImagePublishingByNonPublishers"]["Action"] if a.startswith("imagebuilder:")}
+    listed = {f"imagebuilder:{name}" for name in CONTRACT["image_builder_actions_that_publish_nothing"]}
+    publishing = actions_on("imagebuilder", set(CONTRACT["image_builder_resource_types"]), {"Write"})
+    print("\nSAR-derived Image Builder publishing actions:", sorted(publishing - listed))
+    assert publishing - listed - denied == set(), "an Image Builder action is neither denied nor listed"
+    assert denied == publishing - listed
+    assert listed <= publishing
+
+
+def test_launches_without_an_image_resource_are_denied_outright(denials) -> None:
+    """Actions that start instances but whose authorization names no image cannot be conditioned on one."""
+    statement = denials["DenyLaunchWithoutImageCheck"]
+    for action in statement["Action"]:
+        resource_types = {r["resource_type"].rstrip("*") for p in SAR["ec2"]["privileges"] if f"ec2:{p['privilege']}" == action for r in p["resource_types"]}
+        assert resource_types and "image" not in resource_types, action
+    assert statement["Resource"] == "*"
