@@ -36,30 +36,51 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 
 @contextmanager
-def running_emulator(log_path: Path | None = None) -> Iterator[str]:
-    """Run moto server on a free loopback port; yield its URL; stop it on exit."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = log_path or CACHE_DIR / f"moto-{port}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+def running_emulator(log_path: Path | None = None, attempts: int = 3) -> Iterator[str]:
+    """Run moto server on a free loopback port; yield its URL; stop it on exit.
+
+    Several emulators start at once when tests run in parallel: a port found free can be taken before
+    moto binds it, so a server that exits at start is tried again on another port.
+    """
+    for attempt in range(1, attempts + 1):
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        log = log_path or CACHE_DIR / f"moto-{port}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        process = _start(port, log)
+        try:
+            _wait_until_up(url, process)
+        except RuntimeError:
+            exited_at_start = process.poll() is not None
+            _stop(process)
+            if exited_at_start and attempt < attempts:
+                continue
+            raise
+        try:
+            yield url
+        finally:
+            _stop(process)
+        return
+
+
+def _start(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             # AWS managed policies (such as AWS_ConfigRole for the Config recorder) exist only when loaded.
             env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true"),
         )
-        try:
-            _wait_until_up(url, process)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def reset(url: str) -> None:

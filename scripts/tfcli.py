@@ -7,8 +7,13 @@ filesystem mirror of the hashicorp/aws provider exists, the config installs the 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
+import subprocess
+import tempfile
+import threading
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -57,12 +62,41 @@ def render_cli_config(plugin_cache: Path, mirror: Path | None) -> str:
 
 
 def write_cli_config(cache_dir: Path = CACHE_DIR) -> Path:
-    """Write the CLI config under cache_dir and return its path."""
+    """Write the CLI config under cache_dir and return its path.
+
+    Many processes call this at once (test workers, the demo): the file is replaced in one rename and
+    only when its text changes, so a terraform starting meanwhile never reads it half written.
+    """
     plugin_cache = cache_dir / "plugin-cache"
     plugin_cache.mkdir(parents=True, exist_ok=True)
     path = cache_dir / "terraformrc"
-    path.write_text(render_cli_config(plugin_cache, find_provider_mirror()))
+    text = render_cli_config(plugin_cache, find_provider_mirror())
+    if not path.is_file() or path.read_text() != text:
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        partial.write_text(text)
+        os.replace(partial, path)
     return path
+
+
+def fill_plugin_cache(cache_dir: Path = CACHE_DIR) -> None:
+    """Install this repository's providers into the shared plugin cache, one process at a time.
+
+    Terraform's plugin cache is not safe for concurrent installs (the CLI configuration docs say so):
+    two `terraform init`s filling the same empty cache entry can fail. Once the entry is there, an init
+    only links to it, which is safe. Call this once before starting inits in parallel.
+    """
+    env = terraform_env(cache_dir=cache_dir)
+    lock_path = cache_dir / "plugin-cache.lock"
+    with open(lock_path, "w") as lock, tempfile.TemporaryDirectory() as scratch:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.copy(REPO_ROOT / "versions.tf", Path(scratch) / "versions.tf")
+        env["TF_DATA_DIR"] = str(Path(scratch) / ".terraform")
+        result = subprocess.run(
+            ["terraform", "init", "-input=false", "-no-color", "-backend=false"],
+            cwd=scratch, env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"terraform init could not fill the plugin cache:\n{result.stdout}{result.stderr}")
 
 
 def terraform_env(endpoint_url: str | None = None, cache_dir: Path = CACHE_DIR) -> dict[str, str]:
