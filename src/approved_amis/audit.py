@@ -9,19 +9,18 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
-from approved_amis.classify import AMI, Classification, Verdict, classify, classify_exposure
+from approved_amis.classify import Classification, Classifier, Verdict, classify_use
 from approved_amis.fanout import (
     DEFAULT_ORGANIZATION_WORKERS,
     MAX_ORGANIZATION_WORKERS,
     MAX_REGION_WORKERS,
     map_regions,
 )
-from approved_amis.images import describe_images
 from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import (
     AUDIT_LAYOUT,
@@ -29,28 +28,13 @@ from approved_amis.output import (
     Finding,
     Writer,
     make_writer,
+    reason_via,
     verdict_summary,
 )
 from approved_amis.rule import ApprovalRule
 
 FORMATS = ("table", "json", "csv")
-
-
-class Classifier:
-    """Verdicts per AMI for one region, each AMI described once (in batches) and remembered."""
-
-    def __init__(self, ec2: Any, rule: ApprovalRule, account_id: str) -> None:
-        self._ec2 = ec2
-        self._rule = rule
-        self._account_id = account_id
-        self._verdicts: dict[str, Classification] = {}
-
-    def __call__(self, ami_ids: Iterable[str]) -> dict[str, Classification]:
-        new = [ami_id for ami_id in dict.fromkeys(ami_ids) if ami_id not in self._verdicts]
-        if new:
-            for ami_id, image in describe_images(self._ec2, new).items():
-                self._verdicts[ami_id] = classify(ami_id, image, self._rule, self._account_id)
-        return self._verdicts
+NO_AMI = "no AMI in the launch template version or configuration"
 
 
 @dataclass
@@ -91,17 +75,12 @@ def findings(
     uses: list[Use],
     verdicts: dict[str, Classification],
     region: str,
-    rule: ApprovalRule | None = None,
+    rule: ApprovalRule,
     account: str | None = None,
 ) -> Iterator[Finding]:
     for use in uses:
-        if use.kind != AMI and rule is not None:
-            verdict = classify_exposure(use.kind, use.ami_id, rule)
-        elif use.ami_id is None:
-            verdict = Classification(Verdict.UNKNOWN, "no AMI in the launch template version or configuration")
-        else:
-            verdict = verdicts[use.ami_id]
-        reason = f"via {use.via}: {verdict.reason}" if use.via else verdict.reason
+        verdict = classify_use(use.kind, use.ami_id, rule, verdicts, NO_AMI)
+        reason = reason_via(verdict.reason, use.via)
         yield Finding(
             resource_type=use.resource_type,
             resource_id=use.resource_id,
