@@ -19,6 +19,7 @@ from approved_amis.fanout import (
     DEFAULT_ORGANIZATION_WORKERS,
     MAX_ORGANIZATION_WORKERS,
     MAX_REGION_WORKERS,
+    failures_note,
     map_regions,
 )
 from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
@@ -153,8 +154,7 @@ def run_audit(
             options.error(result.error)
     failed = [result.region for result in results if result.error]
     summary = f"{len(regions) - len(failed)} of {len(regions)} regions scanned, {verdict_summary(counts)}"
-    if failed:
-        summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
+    summary += failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
     if len(failed) == len(regions):
         return options.EXIT_ERROR

@@ -21,7 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws
 from approved_amis.classify import Verdict
-from approved_amis.fanout import FanOut
+from approved_amis.fanout import FanOut, failures_note
 from approved_amis.output import Finding, Writer, verdict_summary
 
 ACTIVE = "ACTIVE"
@@ -299,6 +299,4 @@ def summary(results: list[AccountResult], skipped: list[tuple[Account, str]]) ->
     )
     if skipped:
         line += f"; skipped (not active): {', '.join(f'{a.id} ({status})' for a, status in skipped)}"
-    if failed:
-        line += f"; {'partial scan, ' if scanned else ''}failed: {', '.join(failed)}"
-    return line, failed
+    return line + failures_note(failed, scanned=scanned > 0), failed

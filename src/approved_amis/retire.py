@@ -414,8 +414,7 @@ def run(args: argparse.Namespace) -> int:
         summary += f"{done} deregistered, their snapshots kept"
     if not_done:
         summary += f"; {not_done} failed to deregister"
-    if failed:
-        summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
+    summary += fanout.failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
     if len(failed) == len(regions):
         return options.EXIT_ERROR
