@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options
 from approved_amis.classify import Classification, Classifier, Verdict, classify_use
+from approved_amis.fanout import map_regions
 from approved_amis.inventory import LaunchTemplates, launch_configuration_amis
 from approved_amis.output import Finding, make_writer, plan_layout, reason_via, verdict_summary
 from approved_amis.plan import (
@@ -120,12 +121,16 @@ def classify_launches(
         if "" in by_region:
             raise aws.UsageError("the plan does not show the provider's region: give --region or set AWS_REGION")
         account = aws.account_id(session, next(iter(by_region)))
-        for region, ami_ids in by_region.items():
+        for region in by_region:
             classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, f" (searched {region})")
+
+        def describe(region: str) -> None:
             try:
-                classifiers[region](sorted(ami_ids))
+                classifiers[region](sorted(by_region[region]))
             except (ClientError, BotoCoreError) as error:
                 raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
+
+        map_regions(describe, by_region)
     return [_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region) for launch in launches]
 
 
