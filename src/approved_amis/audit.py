@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, TextIO
@@ -27,6 +25,7 @@ from approved_amis.output import (
     AUDIT_LAYOUT,
     ORGANIZATION_AUDIT_LAYOUT,
     Finding,
+    StatusLine,
     Writer,
     make_writer,
     reason_via,
@@ -45,31 +44,19 @@ class RegionResult:
     error: str | None = None
 
 
-class Progress:
+class Progress(StatusLine):
     """A one-line count of scanned resources per region on stderr, only when stderr is a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._enabled = stream.isatty()
+        super().__init__(stream)
         self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._shown = 0.0
 
     def add(self, region: str, count: int) -> None:
         if not self._enabled:
             return
         with self._lock:
             self._counts[region] = self._counts.get(region, 0) + count
-            if time.monotonic() - self._shown > 0.2:
-                self._shown = time.monotonic()
-                status = ", ".join(f"{r} {n:,}" for r, n in self._counts.items())
-                self._stream.write(f"\rscanning: {status} resources\033[K")
-                self._stream.flush()
-
-    def clear(self) -> None:
-        if self._enabled:
-            self._stream.write("\r\033[K")
-            self._stream.flush()
+            self._show(lambda: f"scanning: {', '.join(f'{r} {n:,}' for r, n in self._counts.items())} resources")
 
 
 def findings(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, TextIO
@@ -268,6 +269,29 @@ def make_writer(fmt: str, stream: TextIO, layout: Layout, summary_stream: TextIO
     """The writer for a format name in WRITERS. The table ends with the summary line; machine-readable
     formats send it to summary_stream (stderr, say) so that their output stays parseable."""
     return WRITERS[fmt](stream, layout, summary_stream)
+
+
+class StatusLine:
+    """One status line redrawn in place on `stream`, only when it is a terminal, at most every 0.2 s
+    unless a redraw is forced. Safe to call from several threads."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._enabled = stream.isatty()
+        self._lock = threading.Lock()
+        self._shown = 0.0
+
+    def _show(self, text: Callable[[], str], force: bool = False) -> None:
+        """Redraw with `text()`; call it holding `self._lock`."""
+        if force or time.monotonic() - self._shown > 0.2:
+            self._shown = time.monotonic()
+            self._stream.write(f"\r{text()}\033[K")
+            self._stream.flush()
+
+    def clear(self) -> None:
+        if self._enabled:
+            self._stream.write("\r\033[K")
+            self._stream.flush()
 
 
 ################################################################################
