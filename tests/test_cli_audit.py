@@ -209,6 +209,39 @@ def test_describe_images_survives_missing_ids(fleet_emulator: tuple[str, dict[st
     assert calls == [DESCRIBE_IMAGES_BATCH_SIZE, len(ids) - DESCRIBE_IMAGES_BATCH_SIZE]
 
 
+def test_the_classifier_describes_each_ami_once_per_region(fleet_emulator: tuple[str, dict[str, Fleet]]) -> None:
+    """The verdict path of audit, check-plan and retire: a region's AMIs described in one batch, each one
+    once however often it is asked for, images already described never asked for; a missing AMI's
+    reason ends with the caller's note."""
+    from approved_amis.classify import Classifier, Verdict
+    from approved_amis.images import describe_images
+    from approved_amis.rule import ApprovalRule
+
+    url, fleets = fleet_emulator
+    images = fleets["us-east-1"].images
+    ec2, _ = clients(url, "us-east-1")
+    calls: list[list[str]] = []
+    ec2.meta.events.register(
+        "provide-client-params.ec2.DescribeImages", lambda params, **_: calls.append(params["ImageIds"])
+    )
+    classifier = Classifier(ec2, ApprovalRule("Environment", ("Prod",)), ACCOUNT_ID, " (searched us-east-1)")
+    first = classifier([images["prod"], images["untagged"], images["prod"], images["deregistered"]])
+    assert calls == [[images["prod"], images["untagged"], images["deregistered"]]]
+    assert first[images["prod"]].verdict is Verdict.APPROVED
+    assert first[images["untagged"]].verdict is Verdict.UNAPPROVED
+    assert first[images["deregistered"]].verdict is Verdict.UNKNOWN
+    assert first[images["deregistered"]].reason == (
+        "AMI not found: deregistered, never existed, or not shared with this account (searched us-east-1)"
+    )
+    assert not first[images["untagged"]].reason.endswith("(searched us-east-1)")
+    classifier([images["untagged"], images["wrong_case"]])
+    assert calls[1:] == [[images["wrong_case"]]]
+    described = describe_images(ec2, [images["stopped"]])
+    calls.clear()
+    verdicts = classifier.described(image for image in described.values() if image is not None)
+    assert calls == [] and verdicts[images["stopped"]].verdict is Verdict.UNAPPROVED
+
+
 ################################################################################
 # Output and exit codes
 ################################################################################

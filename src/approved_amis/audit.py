@@ -5,52 +5,36 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterator, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
-from approved_amis.classify import AMI, Classification, Verdict, classify, classify_exposure
+from approved_amis.classify import Classification, Classifier, Verdict, classify_use
 from approved_amis.fanout import (
     DEFAULT_ORGANIZATION_WORKERS,
     MAX_ORGANIZATION_WORKERS,
     MAX_REGION_WORKERS,
+    failures_note,
     map_regions,
 )
-from approved_amis.images import describe_images
 from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import (
     AUDIT_LAYOUT,
     ORGANIZATION_AUDIT_LAYOUT,
     Finding,
+    StatusLine,
     Writer,
     make_writer,
+    reason_via,
     verdict_summary,
 )
 from approved_amis.rule import ApprovalRule
 
 FORMATS = ("table", "json", "csv")
-
-
-class Classifier:
-    """Verdicts per AMI for one region, each AMI described once (in batches) and remembered."""
-
-    def __init__(self, ec2: Any, rule: ApprovalRule, account_id: str) -> None:
-        self._ec2 = ec2
-        self._rule = rule
-        self._account_id = account_id
-        self._verdicts: dict[str, Classification] = {}
-
-    def __call__(self, ami_ids: Iterable[str]) -> dict[str, Classification]:
-        new = [ami_id for ami_id in dict.fromkeys(ami_ids) if ami_id not in self._verdicts]
-        if new:
-            for ami_id, image in describe_images(self._ec2, new).items():
-                self._verdicts[ami_id] = classify(ami_id, image, self._rule, self._account_id)
-        return self._verdicts
+NO_AMI = "no AMI in the launch template version or configuration"
 
 
 @dataclass
@@ -60,48 +44,31 @@ class RegionResult:
     error: str | None = None
 
 
-class Progress:
+class Progress(StatusLine):
     """A one-line count of scanned resources per region on stderr, only when stderr is a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._enabled = stream.isatty()
+        super().__init__(stream)
         self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
-        self._shown = 0.0
 
     def add(self, region: str, count: int) -> None:
         if not self._enabled:
             return
         with self._lock:
             self._counts[region] = self._counts.get(region, 0) + count
-            if time.monotonic() - self._shown > 0.2:
-                self._shown = time.monotonic()
-                status = ", ".join(f"{r} {n:,}" for r, n in self._counts.items())
-                self._stream.write(f"\rscanning: {status} resources\033[K")
-                self._stream.flush()
-
-    def clear(self) -> None:
-        if self._enabled:
-            self._stream.write("\r\033[K")
-            self._stream.flush()
+            self._show(lambda: f"scanning: {', '.join(f'{r} {n:,}' for r, n in self._counts.items())} resources")
 
 
 def findings(
     uses: list[Use],
     verdicts: dict[str, Classification],
     region: str,
-    rule: ApprovalRule | None = None,
+    rule: ApprovalRule,
     account: str | None = None,
 ) -> Iterator[Finding]:
     for use in uses:
-        if use.kind != AMI and rule is not None:
-            verdict = classify_exposure(use.kind, use.ami_id, rule)
-        elif use.ami_id is None:
-            verdict = Classification(Verdict.UNKNOWN, "no AMI in the launch template version or configuration")
-        else:
-            verdict = verdicts[use.ami_id]
-        reason = f"via {use.via}: {verdict.reason}" if use.via else verdict.reason
+        verdict = classify_use(use.kind, use.ami_id, rule, verdicts, NO_AMI)
+        reason = reason_via(verdict.reason, use.via)
         yield Finding(
             resource_type=use.resource_type,
             resource_id=use.resource_id,
@@ -174,8 +141,7 @@ def run_audit(
             options.error(result.error)
     failed = [result.region for result in results if result.error]
     summary = f"{len(regions) - len(failed)} of {len(regions)} regions scanned, {verdict_summary(counts)}"
-    if failed:
-        summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
+    summary += failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
     if len(failed) == len(regions):
         return options.EXIT_ERROR

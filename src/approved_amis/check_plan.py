@@ -13,15 +13,13 @@ from typing import Any, Iterable, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options
-from approved_amis.classify import Classification, Verdict, classify, classify_exposure
-from approved_amis.images import describe_images
+from approved_amis.classify import Classification, Classifier, Verdict, classify_use
+from approved_amis.fanout import map_regions
 from approved_amis.inventory import LaunchTemplates, launch_configuration_amis
-from approved_amis.output import Column, Finding, Layout, field, make_writer, verdict_summary
+from approved_amis.output import Finding, make_writer, plan_layout, reason_via, verdict_summary
 from approved_amis.plan import (
     AMI,
-    AWS_MANAGED,
     FLOATING_VERSION,
-    LAUNCH_CONFIGURATION,
     ExternalTemplate,
     PlanError,
     PlannedLaunch,
@@ -32,7 +30,6 @@ from approved_amis.plan import (
 from approved_amis.rule import ApprovalRule
 
 FORMATS = ("table", "json", "sarif")
-JSON_FIELDS = ("address", "resource_type", "kind", "ami_id", "verdict", "reason", "file", "line")
 
 
 @dataclass(frozen=True)
@@ -50,27 +47,13 @@ class PlanFinding(Finding):
         return row
 
 
-def plan_layout(findings: list[PlanFinding]) -> Layout:
-    """Table columns wide enough for this plan's addresses."""
-    width = max([len("ADDRESS"), *(len(f.address or "") for f in findings)])
-    return Layout(
-        columns=(
-            Column("ADDRESS", field("address"), width),
-            Column("AMI", lambda row: row.get("ami_id") or "-", 21),
-            Column("VERDICT", field("verdict"), 10),
-            Column("REASON", field("reason")),
-        ),
-        csv_fields=JSON_FIELDS,
-    )
-
-
 def read_external(launches: list[PlannedLaunch], session: Any, default_region: str | None) -> list[PlannedLaunch]:
     """Launches through a template or configuration the plan does not manage, with the AMI the account has
     for it (the version the plan names, $Default when none), read as `audit` reads them."""
     by_region: dict[str, set[ExternalTemplate]] = defaultdict(set)
     for launch in launches:
         if launch.external is not None:
-            by_region[launch.region or default_region or ""].add(launch.external)
+            by_region[_region(launch, default_region)].add(launch.external)
     found: dict[tuple[str, ExternalTemplate], tuple[str | None, str | None, str | None]] = {}
     for region, externals in by_region.items():
         if not region:
@@ -82,8 +65,8 @@ def read_external(launches: list[PlannedLaunch], session: Any, default_region: s
             found.update({(region, external): (None, None, reason) for external in externals})
     resolved = []
     for launch in launches:
-        if launch.external is not None and (launch.region or default_region or "", launch.external) in found:
-            ami_id, via, reason = found[(launch.region or default_region or "", launch.external)]
+        if launch.external is not None and (_region(launch, default_region), launch.external) in found:
+            ami_id, via, reason = found[(_region(launch, default_region), launch.external)]
             launch = replace(launch, ami_id=ami_id, via=via, unknown_reason=reason or launch.unknown_reason)
         resolved.append(launch)
     return resolved
@@ -132,38 +115,43 @@ def classify_launches(
     by_region: dict[str, set[str]] = defaultdict(set)
     for launch in launches:
         if launch.ami_id is not None and launch.kind == AMI:
-            by_region[launch.region or default_region or ""].add(launch.ami_id)
-    verdicts: dict[tuple[str, str], Classification] = {}
+            by_region[_region(launch, default_region)].add(launch.ami_id)
+    classifiers: dict[str, Classifier] = {}
     if by_region:
         if "" in by_region:
             raise aws.UsageError("the plan does not show the provider's region: give --region or set AWS_REGION")
         account = aws.account_id(session, next(iter(by_region)))
-        for region, ami_ids in by_region.items():
+        for region in by_region:
+            classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, f" (searched {region})")
+
+        def describe(region: str) -> None:
             try:
-                images = describe_images(aws.client(session, "ec2", region), sorted(ami_ids))
+                classifiers[region](sorted(by_region[region]))
             except (ClientError, BotoCoreError) as error:
                 raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
-            for ami_id, image in images.items():
-                verdict = classify(ami_id, image, rule, account)
-                if image is None:
-                    verdict = Classification(verdict.verdict, f"{verdict.reason} (searched {region})")
-                verdicts[(region, ami_id)] = verdict
-    return [_finding(launch, _verdict(launch, rule, verdicts, default_region), default_region) for launch in launches]
+
+        map_regions(describe, by_region)
+    return [_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region) for launch in launches]
+
+
+def _region(launch: PlannedLaunch, default_region: str | None) -> str:
+    """The region the launch's provider works in, as the plan shows it, else `default_region`; "" if neither."""
+    return launch.region or default_region or ""
 
 
 def _verdict(
-    launch: PlannedLaunch, rule: ApprovalRule, verdicts: dict[tuple[str, str], Classification], default_region: str | None
+    launch: PlannedLaunch, rule: ApprovalRule, classifiers: dict[str, Classifier], default_region: str | None
 ) -> Classification:
-    if launch.kind in (FLOATING_VERSION, LAUNCH_CONFIGURATION):
-        verdict = classify_exposure(launch.kind, launch.ami_id, rule)
-        return Classification(verdict.verdict, launch.unknown_reason or verdict.reason) if launch.kind == FLOATING_VERSION else verdict
-    if launch.kind == AWS_MANAGED or launch.ami_id is None:
-        return Classification(Verdict.UNKNOWN, launch.unknown_reason or "AMI not known from the plan")
-    return verdicts[(launch.region or default_region or "", launch.ami_id)]
+    classifier = classifiers.get(_region(launch, default_region))
+    verdicts = classifier.verdicts if classifier is not None else {}
+    verdict = classify_use(launch.kind, launch.ami_id, rule, verdicts, launch.unknown_reason or "AMI not known from the plan")
+    if launch.kind == FLOATING_VERSION and launch.unknown_reason:
+        return Classification(verdict.verdict, launch.unknown_reason)
+    return verdict
 
 
 def _finding(launch: PlannedLaunch, verdict: Classification, default_region: str | None) -> PlanFinding:
-    reason = f"{verdict.reason} (via {launch.via})" if launch.via else verdict.reason
+    reason = reason_via(verdict.reason, launch.via)
     if launch.region is None and default_region and launch.kind == AMI and launch.ami_id is not None:
         reason += f" [region {default_region} from --region/AWS_REGION: the plan does not show its provider's region]"
     return PlanFinding(

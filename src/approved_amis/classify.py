@@ -24,8 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any, Iterable, Mapping
 
-from approved_amis.images import Image, missing_reason
+from approved_amis.images import Image, describe_images, missing_reason
 from approved_amis.rule import ApprovalRule
 
 
@@ -123,3 +124,47 @@ def classify_exposure(kind: str, ami_id: str | None, rule: ApprovalRule) -> Clas
     if ami_id in rule.ami_ids:
         return Classification(Verdict.APPROVED, f"{basis}; its AMI is approved by ID (autoscaling:ImageId)")
     return Classification(Verdict.UNAPPROVED, f"{basis}; only an AMI approved by ID (autoscaling:ImageId) clears it")
+
+
+def classify_use(
+    kind: str, ami_id: str | None, rule: ApprovalRule, verdicts: Mapping[str, Classification], unknown: str
+) -> Classification:
+    """The verdict on one use: an exposure by classify_exposure, a use whose AMI is not known (or picked by
+    AWS at launch) `unknown` for that reason, any other by its AMI's verdict in `verdicts`."""
+    if kind in (FLOATING_VERSION, LAUNCH_CONFIGURATION):
+        return classify_exposure(kind, ami_id, rule)
+    if kind == AWS_MANAGED or ami_id is None:
+        return Classification(Verdict.UNKNOWN, unknown)
+    return verdicts[ami_id]
+
+
+class Classifier:
+    """The verdicts of one region, for every command: each AMI described once (DescribeImages in batches)
+    and its verdict remembered. `missing_note` ends the reason of an AMI that DescribeImages does not find."""
+
+    def __init__(self, ec2: Any, rule: ApprovalRule, account_id: str, missing_note: str = "") -> None:
+        self._ec2 = ec2
+        self._rule = rule
+        self._account_id = account_id
+        self._missing_note = missing_note
+        self.verdicts: dict[str, Classification] = {}
+
+    def __call__(self, ami_ids: Iterable[str]) -> dict[str, Classification]:
+        """The verdicts so far, after describing those of `ami_ids` not seen yet."""
+        new = [ami_id for ami_id in dict.fromkeys(ami_ids) if ami_id not in self.verdicts]
+        if new:
+            for ami_id, image in describe_images(self._ec2, new).items():
+                self._remember(ami_id, image)
+        return self.verdicts
+
+    def described(self, images: Iterable[Image]) -> dict[str, Classification]:
+        """The verdicts so far, after classifying `images`, already described."""
+        for image in images:
+            self._remember(image.image_id, image)
+        return self.verdicts
+
+    def _remember(self, ami_id: str, image: Image | None) -> None:
+        verdict = classify(ami_id, image, self._rule, self._account_id)
+        if image is None and self._missing_note:
+            verdict = Classification(verdict.verdict, f"{verdict.reason}{self._missing_note}")
+        self.verdicts[ami_id] = verdict

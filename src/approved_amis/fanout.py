@@ -26,6 +26,14 @@ def map_regions(scan: Callable[[T], R], items: Iterable[T], workers: int = MAX_R
         return list(pool.map(scan, items))
 
 
+def failures_note(failed: list[str], scanned: bool) -> str:
+    """The end of a summary line naming what failed: `; partial scan, failed: a, b` when something else
+    was scanned, `; failed: a, b` when nothing was, "" when nothing failed."""
+    if not failed:
+        return ""
+    return f"; {'partial scan, ' if scanned else ''}failed: {', '.join(failed)}"
+
+
 class FanOut:
     """A bounded pool whose tasks may submit more tasks; `join()` waits for all of them.
 

@@ -12,7 +12,6 @@ import json
 import re
 import tempfile
 import threading
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, TextIO
@@ -21,8 +20,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws
 from approved_amis.classify import Verdict
-from approved_amis.fanout import FanOut
-from approved_amis.output import Finding, Writer, verdict_summary
+from approved_amis.fanout import FanOut, failures_note
+from approved_amis.output import Finding, StatusLine, Writer, verdict_summary
 
 ACTIVE = "ACTIVE"
 ALL_REGIONS = "all"
@@ -132,17 +131,14 @@ def _finding(row: dict[str, Any]) -> Finding:
     return Finding(**{**row, "verdict": Verdict(row["verdict"])})
 
 
-class Progress:
+class Progress(StatusLine):
     """`accounts 3/20 done, 1,234 AMI uses, 56 unapproved` on stderr, only when stderr is a terminal."""
 
     def __init__(self, stream: TextIO, total: int) -> None:
-        self._stream = stream
-        self._enabled = stream.isatty()
+        super().__init__(stream)
         self._total = total
         self._done = 0
         self._counts: Counter[Verdict] = Counter()
-        self._lock = threading.Lock()
-        self._shown = 0.0
 
     def add(self, counts: Counter[Verdict] | None = None, account_done: bool = False) -> None:
         if not self._enabled:
@@ -150,19 +146,11 @@ class Progress:
         with self._lock:
             self._counts.update(counts or {})
             self._done += account_done
-            if account_done or time.monotonic() - self._shown > 0.2:
-                self._shown = time.monotonic()
-                uses = sum(self._counts.values())
-                self._stream.write(
-                    f"\raccounts {self._done}/{self._total} done, {uses:,} AMI uses, "
-                    f"{self._counts.get(Verdict.UNAPPROVED, 0):,} unapproved\033[K"
-                )
-                self._stream.flush()
-
-    def clear(self) -> None:
-        if self._enabled:
-            self._stream.write("\r\033[K")
-            self._stream.flush()
+            self._show(
+                lambda: f"accounts {self._done}/{self._total} done, {sum(self._counts.values()):,} AMI uses, "
+                f"{self._counts.get(Verdict.UNAPPROVED, 0):,} unapproved",
+                force=account_done,
+            )
 
 
 ################################################################################
@@ -299,6 +287,4 @@ def summary(results: list[AccountResult], skipped: list[tuple[Account, str]]) ->
     )
     if skipped:
         line += f"; skipped (not active): {', '.join(f'{a.id} ({status})' for a, status in skipped)}"
-    if failed:
-        line += f"; {'partial scan, ' if scanned else ''}failed: {', '.join(failed)}"
-    return line, failed
+    return line + failures_note(failed, scanned=scanned > 0), failed

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Protocol, TextIO
@@ -52,6 +53,12 @@ class Finding:
             row["region"] = self.region
         row.update(ami_id=self.ami_id, verdict=self.verdict.value, reason=self.reason)
         return row
+
+
+def reason_via(reason: str, via: str | None) -> str:
+    """A finding's reason, and the template, configuration or resource the use reaches its AMI through:
+    the reason first, as a table row is read."""
+    return f"{reason} (via {via})" if via else reason
 
 
 AUDIT_FIELDS = ("resource_type", "resource_id", "region", "ami_id", "verdict", "reason")
@@ -108,6 +115,60 @@ ORGANIZATION_AUDIT_LAYOUT = Layout(
     csv_fields=("account_id", *AUDIT_FIELDS),
     group_by="account_id",
     group_heading=lambda row: f"account {row['account_id']}",
+)
+
+# check-plan: findings by plan address, and by .tf file and line when known.
+PLAN_FIELDS = ("address", "resource_type", "kind", "ami_id", "verdict", "reason", "file", "line")
+
+
+def plan_layout(findings: Iterable[Finding]) -> Layout:
+    """check-plan's table columns, wide enough for this plan's addresses."""
+    width = max([len("ADDRESS"), *(len(f.address or "") for f in findings)])
+    return Layout(
+        columns=(
+            Column("ADDRESS", field("address"), width),
+            Column("AMI", lambda row: row.get("ami_id") or "-", 21),
+            Column("VERDICT", field("verdict"), 10),
+            Column("REASON", field("reason")),
+        ),
+        csv_fields=PLAN_FIELDS,
+    )
+
+
+# retire: one row per AMI this account owns; the reason shown is why it is kept, when it is.
+RETIRE_LAYOUT = Layout(
+    columns=(
+        Column("REGION", field("region"), 14),
+        Column("AMI", field("ami_id"), 21),
+        Column("NAME", field("name"), 24),
+        Column("AGE", lambda row: f"{row['age_days']}d", 5),
+        Column("VERDICT", field("verdict"), 10),
+        Column("SHARING", field("sharing"), 8),
+        Column("SNAPSHOTS", lambda row: f"{len(row['snapshots'])} ({row['snapshot_size_gib']} GiB)", 14),
+        Column("RECYCLE BIN", field("recycle_bin"), 11),
+        Column("ACTION", field("action"), 16),
+        Column("REASON", lambda row: row["kept_because"] or row["reason"]),
+    ),
+    csv_fields=(
+        "region",
+        "ami_id",
+        "name",
+        "creation_date",
+        "age_days",
+        "verdict",
+        "reason",
+        "in_use",
+        "sharing",
+        "shared_with",
+        "protected",
+        "last_launched",
+        "usage",
+        "recycle_bin",
+        "recycle_bin_detail",
+        "snapshot_size_gib",
+        "action",
+        "kept_because",
+    ),
 )
 
 
@@ -208,6 +269,29 @@ def make_writer(fmt: str, stream: TextIO, layout: Layout, summary_stream: TextIO
     """The writer for a format name in WRITERS. The table ends with the summary line; machine-readable
     formats send it to summary_stream (stderr, say) so that their output stays parseable."""
     return WRITERS[fmt](stream, layout, summary_stream)
+
+
+class StatusLine:
+    """One status line redrawn in place on `stream`, only when it is a terminal, at most every 0.2 s
+    unless a redraw is forced. Safe to call from several threads."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._enabled = stream.isatty()
+        self._lock = threading.Lock()
+        self._shown = 0.0
+
+    def _show(self, text: Callable[[], str], force: bool = False) -> None:
+        """Redraw with `text()`; call it holding `self._lock`."""
+        if force or time.monotonic() - self._shown > 0.2:
+            self._shown = time.monotonic()
+            self._stream.write(f"\r{text()}\033[K")
+            self._stream.flush()
+
+    def clear(self) -> None:
+        if self._enabled:
+            self._stream.write("\r\033[K")
+            self._stream.flush()
 
 
 ################################################################################

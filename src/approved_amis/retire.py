@@ -12,10 +12,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TextIO
 
 from approved_amis import aws, fanout, images, options
-from approved_amis.classify import Classification, Verdict, classify
+from approved_amis.classify import Classification, Classifier, Verdict
 from approved_amis.images import Image, Sharing
 from approved_amis.inventory import ACTIVE_INSTANCE_STATES, instance_pages
-from approved_amis.output import Column, Layout, field, make_writer
+from approved_amis.output import RETIRE_LAYOUT, make_writer
 from approved_amis.rule import ApprovalRule
 
 DEFAULT_DAYS = 90
@@ -81,42 +81,6 @@ class Candidate:
             "action": self.action,
             "kept_because": self.kept_because,
         }
-
-
-RETIRE_LAYOUT = Layout(
-    columns=(
-        Column("REGION", field("region"), 14),
-        Column("AMI", field("ami_id"), 21),
-        Column("NAME", field("name"), 24),
-        Column("AGE", lambda row: f"{row['age_days']}d", 5),
-        Column("VERDICT", field("verdict"), 10),
-        Column("SHARING", field("sharing"), 8),
-        Column("SNAPSHOTS", lambda row: f"{len(row['snapshots'])} ({row['snapshot_size_gib']} GiB)", 14),
-        Column("RECYCLE BIN", field("recycle_bin"), 11),
-        Column("ACTION", field("action"), 16),
-        Column("REASON", lambda row: row["kept_because"] or row["reason"]),
-    ),
-    csv_fields=(
-        "region",
-        "ami_id",
-        "name",
-        "creation_date",
-        "age_days",
-        "verdict",
-        "reason",
-        "in_use",
-        "sharing",
-        "shared_with",
-        "protected",
-        "last_launched",
-        "usage",
-        "recycle_bin",
-        "recycle_bin_detail",
-        "snapshot_size_gib",
-        "action",
-        "kept_because",
-    ),
-)
 
 
 @dataclass
@@ -339,10 +303,11 @@ def region_candidates(
         if listed
         else {}
     )
+    verdicts = Classifier(clients["ec2"], rule, account_id).described(image for image, _ in listed.values())
     candidates = []
     for ami_id, (image, created) in listed.items():
         in_use = ami_id in used
-        classification = classify(ami_id, image, rule, account_id)
+        classification = verdicts[ami_id]
         action, kept_because = decide(image, classification, in_use, evidence[ami_id], args)
         reason = f"{classification.reason}; in use" if in_use else classification.reason
         candidates.append(
@@ -449,8 +414,7 @@ def run(args: argparse.Namespace) -> int:
         summary += f"{done} deregistered, their snapshots kept"
     if not_done:
         summary += f"; {not_done} failed to deregister"
-    if failed:
-        summary += f"; {'partial scan, ' if len(failed) < len(regions) else ''}failed: {', '.join(failed)}"
+    summary += fanout.failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
     if len(failed) == len(regions):
         return options.EXIT_ERROR
