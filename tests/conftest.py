@@ -22,7 +22,7 @@ import pytest
 import tftest
 
 from emulator import running_emulator
-from planning import PlanSummary, summarize
+from support.planning import PlanSummary, summarize
 from tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
 
 EXAMPLES = REPO_ROOT / "examples"

@@ -8,9 +8,7 @@ The run has an emulator of its own, so what is left after destroy is exactly wha
 from __future__ import annotations
 
 import json
-import subprocess
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator
 
 import boto3
@@ -22,6 +20,7 @@ from conftest import EXAMPLES
 from emulator import running_emulator
 from tfcli import emulator_credentials
 from workspace import copy_example
+from support.terraform_cli import must, run
 
 # What the emulator cannot serve, switched off through the example's documented input.
 EMULATOR_INPUTS = {"create_ssm_remediation_configuration": "false"}
@@ -50,15 +49,6 @@ def own_emulator() -> Iterator[str]:
     """An emulator of its own: the check that destroy leaves nothing needs an account nobody else writes to."""
     with running_emulator() as url:
         yield url
-
-
-def run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["terraform", *args], cwd=cwd, env=env, text=True, capture_output=True, timeout=900)
-
-
-def must(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
-    return result.stdout
 
 
 def var_args() -> list[str]:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 from sarif import loader
 
-from check_plan_support import FIXTURES, SeededAmis, copy_root, seed_amis
+from support.check_plan_support import FIXTURES, SeededAmis, copy_root, seed_amis
 from emulator import running_emulator
 from tfcli import REPO_ROOT, emulator_credentials, terraform_env
 

@@ -1,6 +1,6 @@
 """`approved-amis audit` run as a command against moto servers over HTTP.
 
-The fleet (tests/audit_fleet.py) is seeded in two regions of an emulator of this module's own; the
+The fleet (tests/support/audit_fleet.py) is seeded in two regions of an emulator of this module's own; the
 expected verdicts are the contract tests/contracts/audit_fleet.yaml. Region failures come from a second
 emulator that enforces IAM: a user allowed to describe, one allowed nothing, and a region in another
 partition, where the credentials are not valid (as in an opt-in region the account has not enabled).
@@ -23,9 +23,10 @@ import jsonschema
 import pytest
 import yaml
 
-from audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
+from support.audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
 from emulator import running_emulator
 from tfcli import REPO_ROOT
+from support.terraform_cli import check
 
 REGIONS = ("us-east-1", "eu-west-1")
 CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "audit_fleet.yaml").read_text())
@@ -303,7 +304,7 @@ def test_rule_from_terraform_outputs(
     ami_id = fleets["us-east-1"].images["by_id"]
     apply = ["apply", "-auto-approve", "-input=false", f"-var=approved_ami_ids={json.dumps([ami_id])}"]
     for command in (["init", "-input=false"], apply):
-        subprocess.run(["terraform", *command], cwd=root, env=tf_env, check=True, capture_output=True)
+        check(command, root, tf_env)
     from_terraform = run_cli(env, "audit", "--region", "us-east-1", "--from-terraform", str(root), "--format", "json")
     from_flags = run_cli(env, "audit", "--region", "us-east-1", *RULE, "--ami-id", ami_id, "--format", "json")
     assert from_terraform.returncode == from_flags.returncode == 1, from_terraform.stderr

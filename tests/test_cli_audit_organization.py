@@ -28,9 +28,10 @@ import boto3
 import pytest
 import yaml
 
-from audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
+from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
 from emulator import running_emulator
 from tfcli import REPO_ROOT
+from support.terraform_cli import check
 
 REGIONS = ("us-east-1", "eu-west-1")
 ROLE = "ApprovedAmisAudit"
@@ -73,7 +74,7 @@ def _apply_audit_role(url: str, credentials: dict[str, str], tf_env: dict[str, s
     )
     env = dict(tf_env, AWS_ENDPOINT_URL=url, **{key.upper(): value for key, value in credentials.items()})
     for command in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
-        subprocess.run(["terraform", *command], cwd=root, env=env, check=True, capture_output=True)
+        check(command, root, env)
 
 
 def _enforce_iam(url: str) -> None:

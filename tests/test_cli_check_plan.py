@@ -16,7 +16,7 @@ import yaml
 from sarif import loader
 from sarif_pydantic import Sarif
 
-from check_plan_support import (
+from support.check_plan_support import (
     FIXTURES,
     Run,
     SeededAmis,

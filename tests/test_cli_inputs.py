@@ -7,14 +7,13 @@ import re
 import socket
 import subprocess
 import time
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
 from approved_amis import aws, cli
-from check_plan_support import cli_path
+from support.check_plan_support import cli_path
 from tfcli import REPO_ROOT, emulator_credentials
 
 CASES: list[dict[str, Any]] = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "cli_bad_inputs.yaml").read_text())

@@ -16,8 +16,8 @@ from typing import Iterator
 import boto3
 import pytest
 
-from audit_fleet import Fleet, seed_fleet
-from check_plan_support import cli_path
+from support.audit_fleet import Fleet, seed_fleet
+from support.check_plan_support import cli_path
 from emulator import running_emulator
 from tfcli import REPO_ROOT, emulator_credentials
 
@@ -35,7 +35,7 @@ def documented_permissions() -> dict[str, tuple[list[str], list[str]]]:
 
 
 PERMISSIONS = documented_permissions()
-# Each row's command line, on the fleet of tests/audit_fleet.py (instances, templates, groups, launch
+# Each row's command line, on the fleet of tests/support/audit_fleet.py (instances, templates, groups, launch
 # configurations, unused AMIs); check-plan reads a plan that uses a template and a configuration it does not create.
 COMMANDS = {
     "audit": ["audit", "--region", "us-east-1", *RULE],

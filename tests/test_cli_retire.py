@@ -1,5 +1,5 @@
 """`approved-amis retire` run as a command against a moto server over HTTP, on the fleet of
-tests/audit_fleet.py plus unused AMIs shared with other accounts (SHARES, and the approved GOLDEN
+tests/support/audit_fleet.py plus unused AMIs shared with other accounts (SHARES, and the approved GOLDEN
 one shared with an account, as a golden-image account does). Of the fleet's AMIs, only
 three are used by nothing: `terminated` (its only instance is terminated), `orphan_untagged` and
 `orphan_prod` (approved). Every other fleet AMI backs an instance (stopped included), a launch
@@ -47,7 +47,7 @@ from approved_amis.retire import (
     _usage,
     read_usage_report,
 )
-from audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
+from support.audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
 from emulator import running_emulator
 
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")

@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 from conftest import EXAMPLES
-from layer_inputs import ACCOUNT, ALL_ON, rule_address
-from planning import PlanSummary
+from support.layer_inputs import ACCOUNT, ALL_ON, rule_address
+from support.planning import PlanSummary
 from tfcli import REPO_ROOT
 
 EXAMPLE = "module.approved_amis."

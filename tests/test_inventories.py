@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from conftest import EXAMPLES
-from planning import subset_mismatches
+from support.planning import subset_mismatches
 
 INVENTORIES = sorted((Path(__file__).parent / "inventories").glob("*.yaml"))
 

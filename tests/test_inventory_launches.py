@@ -10,7 +10,7 @@ from approved_amis.inventory import (
     fleet_pages,
     spot_request_pages,
 )
-from check_plan_support import client
+from support.check_plan_support import client
 
 REGION = "ap-northeast-1"  # a region no other test seeds
 

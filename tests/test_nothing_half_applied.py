@@ -9,7 +9,6 @@ destroyed), to show that those checks do see what an accepted apply creates.
 from __future__ import annotations
 
 import json
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import pytest
 from conftest import EXAMPLES
 from tfcli import emulator_credentials
 from workspace import copy_example
+from support.terraform_cli import run as terraform
 
 # One bad input each, as module arguments, with the message its rejection must carry.
 BAD_INPUTS = {
@@ -34,10 +34,6 @@ def override(prefix: str, bad_argument: str = "") -> str:
         f'resource "aws_iam_role" "deployer" {{\n  name = "{prefix}-deployer"\n}}\n\n'
         f'module "approved_amis" {{\n  name = "{prefix}"\n  {bad_argument}\n}}\n'
     )
-
-
-def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["terraform", *args], cwd=cwd, env=env, text=True, capture_output=True, timeout=600)
 
 
 def leftovers(iam: Any, prefix: str) -> list[str]:

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from conftest import EXAMPLES, MODULES, tf_var_values
 from emulator import running_emulator
 from tfcli import REPO_ROOT, terraform_env
+from support.terraform_cli import run
 
 EXAMPLE = EXAMPLES / "organization"
 MODULE = MODULES / "organization"
@@ -350,7 +351,7 @@ def test_every_bad_input_is_rejected_with_its_message(plan_error) -> None:
 
 
 def _terraform(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["terraform", *args, "-no-color"], cwd=cwd, env=env, capture_output=True, text=True)
+    return run([*args, "-no-color"], cwd, env)
 
 
 def _var_args(tf_vars: dict[str, Any]) -> list[str]:

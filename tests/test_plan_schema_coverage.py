@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 import yaml
 
 from approved_amis.plan import AMI_ATTRIBUTES, LAUNCH_TYPES
-from check_plan_support import FIXTURES
+from support.check_plan_support import FIXTURES
 from tfcli import terraform_env
+from support.terraform_cli import check
 
 # Attribute names that hold an AMI ID (or an AMI choice, like EKS's ami_type) in the aws provider.
 AMI_NAME = re.compile(r"^(ami|ami_id|ami_type|image_id|parent_image)$|(_ami_id|_image_id|image_id_override)$")
@@ -26,10 +25,9 @@ def aws_resource_schemas(tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     """`terraform providers schema -json` of the provider the fixtures use, read once per session."""
     root = FIXTURES / "no-ec2"
     env = dict(terraform_env(), TF_DATA_DIR=str(tmp_path_factory.mktemp("schema") / "tf"))
-    subprocess.run(["terraform", "init", "-input=false", "-no-color"], cwd=root, env=env, check=True, capture_output=True)
-    result = subprocess.run(["terraform", "providers", "schema", "-json"], cwd=root, env=env, check=True,
-                            capture_output=True, text=True)
-    (provider,) = [p for name, p in json.loads(result.stdout)["provider_schemas"].items() if name.endswith("/aws")]
+    check(["init", "-input=false", "-no-color"], root, env)
+    schemas = check(["providers", "schema", "-json"], root, env)
+    (provider,) = [p for name, p in json.loads(schemas)["provider_schemas"].items() if name.endswith("/aws")]
     return provider["resource_schemas"]
 
 

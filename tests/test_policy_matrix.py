@@ -24,7 +24,7 @@ from iam_eval import (
     decide,
     statement_matches,
 )
-from planning import PlanSummary
+from support.planning import PlanSummary
 from tfcli import REPO_ROOT
 
 MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())

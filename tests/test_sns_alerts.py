@@ -14,8 +14,8 @@ import json
 from typing import Any
 
 from conftest import EXAMPLES
-from layer_inputs import ACCOUNT, ALL_ON, AUTOMATIC, EXISTING_TOPIC_ARN
-from planning import PlanSummary
+from support.layer_inputs import ACCOUNT, ALL_ON, AUTOMATIC, EXISTING_TOPIC_ARN
+from support.planning import PlanSummary
 from tfcli import REPO_ROOT
 
 ALERTS = "module.sns_alerts."

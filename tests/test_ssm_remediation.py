@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import EXAMPLES
-from layer_inputs import ACCOUNT, AUTOMATIC
-from planning import PlanSummary
+from support.layer_inputs import ACCOUNT, AUTOMATIC
+from support.planning import PlanSummary
 from tfcli import REPO_ROOT
 
 RESPOND = "module.ssm_remediation."

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conftest import EXAMPLES
-from layer_inputs import ALL_ON
-from planning import PlanSummary
+from support.layer_inputs import ALL_ON
+from support.planning import PlanSummary
 from tfcli import REPO_ROOT
 
 RECORDER = {

@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from tfcli import REPO_ROOT, emulator_credentials, terraform_env
+from support.terraform_cli import check as terraform
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "check-plan"
 REGION = "us-east-1"
@@ -148,13 +149,6 @@ def env_for(endpoint_url: str, data_dir: Path, extra: dict[str, str] | None = No
     env["TF_DATA_DIR"] = str(data_dir)
     env.update(extra or {})
     return env
-
-
-def terraform(args: list[str], cwd: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(["terraform", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise AssertionError(f"terraform {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def plan_json(root: Path, env: dict[str, str], plan_file: Path, *extra_args: str) -> Path:
