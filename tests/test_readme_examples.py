@@ -46,3 +46,15 @@ def test_readme_usage_block_plans(index: int, plan_summary, tmp_path_factory: py
     (directory / "main.tf").write_text(PROVIDER + local_config(block))
     plan = plan_summary(directory)
     assert plan.counts, "the usage block plans no resources"
+
+
+def test_the_readme_opens_with_the_two_commands_that_ci_runs() -> None:
+    """A newcomer's first read: `make demo` and `make test` do all set-up; CI runs the same test command."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    first_block = re.search(r"```\w*\n(.*?)```", readme, flags=re.DOTALL)
+    assert first_block is not None
+    commands = [line.split("#")[0].strip() for line in first_block.group(1).splitlines()]
+    assert commands == ["make demo", "make test"]
+    assert readme.index(first_block.group(0)) < readme.index("\n## ")
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^make test$", ci, flags=re.MULTILINE)
