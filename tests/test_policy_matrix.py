@@ -83,18 +83,22 @@ def request_of(row: dict[str, Any]) -> Request:
     return Request(spec["action"], spec["resource"], spec.get("context", {}), spec.get("principal", {}))
 
 
-@pytest.mark.parametrize(("row_id", "setup"), CELLS, ids=[f"{r}::{s.replace(' ', '')}" for r, s in CELLS])
-def test_verdict(row_id: str, setup: str, documents) -> None:
-    row = ROWS[row_id]
-    rendered = documents(row["configuration"])
+def verdict_in(row: dict, setup: str, rendered: dict) -> str:
+    """What IAM decides for the row's request under the setup's policies, taken from `rendered`."""
     kinds = policies_in_force(setup, rendered)
-    verdict = decide(
+    return decide(
         request_of(row),
         identity=kinds.get("identity", []),
         boundary=kinds.get("boundary"),
         scps=kinds.get("scps"),
         resource=kinds.get("resource", []),
     )
+
+
+@pytest.mark.parametrize(("row_id", "setup"), CELLS, ids=[f"{r}::{s.replace(' ', '')}" for r, s in CELLS])
+def test_verdict(row_id: str, setup: str, documents) -> None:
+    row = ROWS[row_id]
+    verdict = verdict_in(row, setup, documents(row["configuration"]))
     assert verdict == row["expect"][setup], f"{row_id} under {setup}: {verdict}"
 
 
@@ -168,14 +172,7 @@ def red_cells(documents, without: str | Callable[[Document], list[dict[str, Any]
     for row_id, setup in CELLS:
         row = ROWS[row_id]
         rendered = {name: {**document, "Statement": edit(document)} for name, document in documents(row["configuration"]).items()}
-        kinds = policies_in_force(setup, rendered)
-        verdict = decide(
-            request_of(row),
-            identity=kinds.get("identity", []),
-            boundary=kinds.get("boundary"),
-            scps=kinds.get("scps"),
-            resource=kinds.get("resource", []),
-        )
+        verdict = verdict_in(row, setup, rendered)
         if verdict != row["expect"][setup]:
             red.append(f"{row_id}::{setup}")
     return red
