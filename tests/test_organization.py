@@ -44,7 +44,7 @@ EXAMPLE_EXCLUDED_ACCOUNTS = ["444455556666", "777788889999"]
 # What the local emulator (moto server) does not serve, and the example input that switches it off for
 # the apply test. These parts are plan-tested only (README, "Organizations").
 UNSERVED_BY_EMULATOR = {
-    "create_config_rules": "organization Config rules (PutOrganizationConfigRule answers 500)",
+    "create_config_rule": "organization Config rules (PutOrganizationConfigRule answers 500)",
     "create_allowed_amis_policy": "DECLARATIVE_POLICY_EC2 policies and their attachments (CreatePolicy rejects the type)",
 }
 # The aggregator is applied with a role made in the test: the emulator lacks the AWS managed policy
@@ -176,7 +176,7 @@ def test_separate_targets_per_policy(custom) -> None:
 
 
 def test_unattached_policies_need_no_targets(plan_summary) -> None:
-    plan = plan_summary(MODULE, attach_scp=False, attach_allowed_amis_policy=False, create_config_rules=False)
+    plan = plan_summary(MODULE, attach_scp=False, attach_allowed_amis_policy=False, create_config_rule=False)
     assert plan.counts == {"aws_organizations_policy": 2}
 
 
