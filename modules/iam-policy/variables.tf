@@ -52,6 +52,11 @@ variable "approval_rule" {
       scp      = number
     })
   })
+
+  validation {
+    condition     = can(jsondecode(var.approval_rule.policy_json).Statement) && can(jsondecode(var.approval_rule.boundary_policy_json).Statement)
+    error_message = "approval_rule must be what modules/approval-rule renders (approval_rule = module.approval_rule): its policy_json and boundary_policy_json are JSON policy documents with a Statement."
+  }
 }
 
 ################################################################################
