@@ -1,3 +1,28 @@
+data "aws_partition" "current" {
+  count = var.create ? 1 : 0
+}
+
+################################################################################
+# Approval rule: rendered once, for every layer
+################################################################################
+
+module "approval_rule" {
+  source = "./modules/approval-rule"
+
+  approval_tag_key    = var.approval_tag_key
+  approval_tag_values = var.approval_tag_values
+  approved_ami_ids    = var.approved_ami_ids
+  approved_ami_owners = var.approved_ami_owners
+  ami_publisher_arns  = var.ami_publisher_arns
+  partition           = try(data.aws_partition.current[0].partition, "aws")
+
+  exempt_principal_arns                  = var.exempt_principal_arns
+  deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
+  launch_configurations                  = var.launch_configurations
+  restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
+  protect_principal_roles                = var.protect_principal_roles
+}
+
 ################################################################################
 # Prevent: IAM policy
 ################################################################################
@@ -13,17 +38,7 @@ module "iam_policy" {
   path = var.iam_policy_path
   tags = var.tags
 
-  approval_tag_key    = var.approval_tag_key
-  approval_tag_values = var.approval_tag_values
-  approved_ami_ids    = var.approved_ami_ids
-  approved_ami_owners = var.approved_ami_owners
-  ami_publisher_arns  = var.ami_publisher_arns
-
-  exempt_principal_arns                  = var.exempt_principal_arns
-  deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
-  launch_configurations                  = var.launch_configurations
-  restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
-  protect_principal_roles                = var.protect_principal_roles
+  approval_rule = module.approval_rule
 
   attach_to_role_names  = var.iam_attach_to_role_names
   attach_to_group_names = var.iam_attach_to_group_names
@@ -41,9 +56,7 @@ module "config_rule" {
   name   = var.name
   tags   = var.tags
 
-  approval_tag_key    = var.approval_tag_key
-  approval_tag_values = var.approval_tag_values
-  approved_ami_ids    = var.approved_ami_ids
+  approval_rule = module.approval_rule
 
   scope_tag_key   = var.config_rule_scope_tag_key
   scope_tag_value = var.config_rule_scope_tag_value

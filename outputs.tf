@@ -4,12 +4,7 @@
 
 output "approval_rule" {
   description = "The approval rule every layer enforces: tag key and values, AMI IDs and owners. The approved-amis CLI reads it (--from-terraform)."
-  value = var.create ? {
-    tag_key    = var.approval_tag_key
-    tag_values = var.approval_tag_values
-    ami_ids    = var.approved_ami_ids
-    ami_owners = var.approved_ami_owners
-  } : null
+  value       = var.create ? module.approval_rule.rule : null
 }
 
 ################################################################################

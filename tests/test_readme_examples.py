@@ -1,4 +1,4 @@
-"""The README's HCL usage blocks are real configurations: each one plans."""
+"""The HCL usage blocks of the README and of every submodule's README are real configurations: each one plans."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ from tfcli import REPO_ROOT
 from workspace import repository_source
 
 PROVIDER = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
-BLOCKS = re.findall(r"```hcl\n(.*?)```", (REPO_ROOT / "README.md").read_text(), flags=re.DOTALL)
-USAGE_BLOCKS = [block for block in BLOCKS if re.search(r'^module "', block, flags=re.MULTILINE)]
+MODULE_READMES = sorted((REPO_ROOT / "modules").glob("*/README.md"))
+READMES = [REPO_ROOT / "README.md", *MODULE_READMES]
+
+
+def usage_blocks(readme: Path) -> list[str]:
+    blocks = re.findall(r"```hcl\n(.*?)```", readme.read_text(), flags=re.DOTALL)
+    return [block for block in blocks if re.search(r'^module "', block, flags=re.MULTILINE)]
+
+
+USAGE_BLOCKS = [block for readme in READMES for block in usage_blocks(readme)]
 
 
 REGISTRY_SOURCE = "your-org/approved-amis/aws"
@@ -34,7 +42,12 @@ def local_config(block: str) -> str:
 
 
 def test_the_readme_shows_usage() -> None:
-    assert USAGE_BLOCKS, "README.md has no ```hcl block with a module call"
+    assert usage_blocks(REPO_ROOT / "README.md"), "README.md has no ```hcl block with a module call"
+
+
+@pytest.mark.parametrize("readme", MODULE_READMES, ids=[readme.parent.name for readme in MODULE_READMES])
+def test_every_submodule_readme_shows_usage(readme: Path) -> None:
+    assert usage_blocks(readme), f"{readme.relative_to(REPO_ROOT)} has no ```hcl block with a module call"
 
 
 @pytest.mark.parametrize("index", range(len(USAGE_BLOCKS)))

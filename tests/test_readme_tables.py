@@ -20,8 +20,12 @@ def test_readme_tables_are_current(module_dir: Path) -> None:
 
 
 def test_tables_list_every_variable_with_its_default() -> None:
+    rule = render(REPO_ROOT / "modules" / "approval-rule")
+    assert (
+        "| `approval_tag_values` | Values of approval_tag_key that mark an AMI as approved (case-sensitive), at most 10"
+        ' (the AWS Config rule\'s limit). | `list(string)` | `["Prod"]` | no |'
+    ) in rule
     table = render(REPO_ROOT / "modules" / "iam-policy")
-    assert '| `approval_tag_values` | Values of approval_tag_key that mark an AMI as approved (case-sensitive). | `list(string)` | `["Prod"]` | no |' in table
     assert "| `create` |" in table and "`true`" in table
     assert "| `policy_arn` | ARN of the managed policy; null when it is not created. |" in table
 

@@ -29,7 +29,7 @@ module "approved_amis_organization" {
 
   target_ids = var.target_ids
 
-  create_config_rules              = var.create_config_rules
+  create_config_rule               = var.create_config_rule
   config_rule_excluded_account_ids = var.config_rule_excluded_account_ids
 
   create_allowed_amis_policy = var.create_allowed_amis_policy

@@ -16,7 +16,7 @@ variable "ami_publisher_account_id" {
   default     = "111122223333"
 }
 
-variable "create_config_rules" {
+variable "create_config_rule" {
   description = "Create the organization Config rules (needs AWS Config trusted access; not served by the local emulator)."
   type        = bool
   default     = true

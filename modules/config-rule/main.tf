@@ -23,18 +23,6 @@ locals {
 }
 
 ################################################################################
-# Approval rule
-################################################################################
-
-module "approval_rule" {
-  source = "../approval-rule"
-
-  approval_tag_key    = var.approval_tag_key
-  approval_tag_values = var.approval_tag_values
-  approved_ami_ids    = var.approved_ami_ids
-}
-
-################################################################################
 # Config rules
 ################################################################################
 
@@ -43,12 +31,12 @@ locals {
     for key, rule in {
       by_tag = {
         identifier  = "APPROVED_AMIS_BY_TAG"
-        parameters  = module.approval_rule.config_rule_parameters.by_tag
-        description = "EC2 instances must run an AMI carrying an approved value of the tag ${var.approval_tag_key}."
+        parameters  = var.approval_rule.config_rule_parameters.by_tag
+        description = "EC2 instances must run an AMI carrying an approved value of the tag ${var.approval_rule.rule.tag_key}."
       }
       by_id = {
         identifier  = "APPROVED_AMIS_BY_ID"
-        parameters  = module.approval_rule.config_rule_parameters.by_id
+        parameters  = var.approval_rule.config_rule_parameters.by_id
         description = "EC2 instances must run one of the approved AMI IDs."
       }
     } : key => rule if var.create && rule.parameters != null

@@ -29,28 +29,25 @@ variable "tags" {
 # Approval rule
 ################################################################################
 
-variable "approval_tag_key" {
-  description = "Tag key that marks an AMI as approved; the same key the IAM layer enforces."
-  type        = string
-  default     = "Environment"
-}
-
-variable "approval_tag_values" {
-  description = "Values of approval_tag_key that mark an AMI as approved (case-sensitive, at most 10)."
-  type        = list(string)
-  default     = ["Prod"]
+variable "approval_rule" {
+  description = "The rendered approval rule: the outputs of modules/approval-rule (pass the module itself, `approval_rule = module.approval_rule`). Its config_rule_parameters become the rules' input_parameters: by_tag always, by_id when AMI IDs are approved."
+  type = object({
+    rule = object({
+      tag_key    = string
+      tag_values = list(string)
+      ami_ids    = list(string)
+      ami_owners = list(string)
+    })
+    config_rule_parameters = object({
+      by_tag = string
+      by_id  = optional(string)
+    })
+  })
 
   validation {
-    # The parameter as modules/approval-rule renders it (a validation may not read a module output).
-    condition     = !var.create || length(jsonencode({ amisByTagKeyAndValue = join(",", [for value in var.approval_tag_values : "${var.approval_tag_key}:${value}"]) })) <= 1024
+    condition     = !var.create || length(var.approval_rule.config_rule_parameters.by_tag) <= 1024
     error_message = "approval_tag_key and approval_tag_values are too long for AWS Config: the APPROVED_AMIS_BY_TAG parameters (amisByTagKeyAndValue, every key:value joined) may hold at most 1024 characters. Use shorter or fewer values."
   }
-}
-
-variable "approved_ami_ids" {
-  description = "AMI IDs approved whatever their tags. Non-empty adds the APPROVED_AMIS_BY_ID rule (at most 21 IDs)."
-  type        = list(string)
-  default     = []
 }
 
 ################################################################################

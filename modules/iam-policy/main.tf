@@ -1,28 +1,3 @@
-data "aws_partition" "current" {
-  count = var.create ? 1 : 0
-}
-
-################################################################################
-# Approval rule
-################################################################################
-
-module "approval_rule" {
-  source = "../approval-rule"
-
-  approval_tag_key    = var.approval_tag_key
-  approval_tag_values = var.approval_tag_values
-  approved_ami_ids    = var.approved_ami_ids
-  approved_ami_owners = var.approved_ami_owners
-  ami_publisher_arns  = var.ami_publisher_arns
-  partition           = try(data.aws_partition.current[0].partition, "aws")
-
-  exempt_principal_arns                  = var.exempt_principal_arns
-  deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
-  launch_configurations                  = var.launch_configurations
-  restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
-  protect_principal_roles                = var.protect_principal_roles
-}
-
 locals {
   # IAM's limit for a managed policy, in characters not counting whitespace.
   managed_policy_max_characters = 6144
@@ -38,7 +13,7 @@ resource "aws_iam_policy" "this" {
   name        = var.name
   path        = var.path
   description = var.description
-  policy      = module.approval_rule.policy_json
+  policy      = var.approval_rule.policy_json
 
   tags = var.tags
 }
@@ -58,7 +33,7 @@ resource "aws_iam_policy" "boundary" {
   name        = "${var.name}-boundary"
   path        = var.path
   description = "Permissions boundary: everything except unapproved launches, approval tag changes, image publishing by others and changes to publisher roles."
-  policy      = module.approval_rule.boundary_policy_json
+  policy      = var.approval_rule.boundary_policy_json
 
   tags = var.tags
 }

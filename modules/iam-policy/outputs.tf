@@ -4,7 +4,7 @@
 
 output "approval_rule" {
   description = "The approval rule the policy enforces (tag key and values, AMI IDs, owners); null when create = false."
-  value       = var.create ? module.approval_rule.rule : null
+  value       = var.create ? var.approval_rule.rule : null
 }
 
 ################################################################################
@@ -13,27 +13,27 @@ output "approval_rule" {
 
 output "policy_json" {
   description = "The identity policy document (JSON); null when create = false."
-  value       = var.create ? module.approval_rule.policy_json : null
+  value       = var.create ? var.approval_rule.policy_json : null
 }
 
 output "boundary_policy_json" {
   description = "The permissions boundary document (JSON); null when create = false."
-  value       = var.create ? module.approval_rule.boundary_policy_json : null
+  value       = var.create ? var.approval_rule.boundary_policy_json : null
 }
 
 output "scp_policy_json" {
   description = "The deny-only document, ready for a service control policy (JSON); null when create = false."
-  value       = var.create ? module.approval_rule.scp_policy_json : null
+  value       = var.create ? var.approval_rule.scp_policy_json : null
 }
 
 output "policy_characters" {
   description = "Size of the identity policy in characters, whitespace not counted (IAM allows 6,144); null when create = false."
-  value       = var.create ? module.approval_rule.characters.policy : null
+  value       = var.create ? var.approval_rule.characters.policy : null
 }
 
 output "boundary_policy_characters" {
   description = "Size of the permissions boundary in characters, whitespace not counted (IAM allows 6,144); null when create = false."
-  value       = var.create ? module.approval_rule.characters.boundary : null
+  value       = var.create ? var.approval_rule.characters.boundary : null
 }
 
 output "policy_arn" {

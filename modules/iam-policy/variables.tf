@@ -14,8 +14,8 @@ variable "create_policy" {
   default     = true
 
   validation {
-    condition     = !(var.create && var.create_policy) || module.approval_rule.characters.policy <= local.managed_policy_max_characters
-    error_message = "The identity policy would be ${module.approval_rule.characters.policy} characters (whitespace not counted), over the 6,144 IAM allows for a managed policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, use fewer approval_tag_values, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns (for example \"arn:aws:iam::*:role/ami-publisher\")."
+    condition     = !(var.create && var.create_policy) || var.approval_rule.characters.policy <= local.managed_policy_max_characters
+    error_message = "The identity policy would be ${var.approval_rule.characters.policy} characters (whitespace not counted), over the 6,144 IAM allows for a managed policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, use fewer approval_tag_values, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns (for example \"arn:aws:iam::*:role/ami-publisher\")."
   }
 }
 
@@ -25,8 +25,8 @@ variable "create_boundary_policy" {
   default     = false
 
   validation {
-    condition     = !(var.create && var.create_boundary_policy) || module.approval_rule.characters.boundary <= local.managed_policy_max_characters
-    error_message = "The permissions boundary would be ${module.approval_rule.characters.boundary} characters (whitespace not counted), over the 6,144 IAM allows for a managed policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns."
+    condition     = !(var.create && var.create_boundary_policy) || var.approval_rule.characters.boundary <= local.managed_policy_max_characters
+    error_message = "The permissions boundary would be ${var.approval_rule.characters.boundary} characters (whitespace not counted), over the 6,144 IAM allows for a managed policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns."
   }
 }
 
@@ -34,68 +34,29 @@ variable "create_boundary_policy" {
 # Approval rule
 ################################################################################
 
-variable "approval_tag_key" {
-  description = "Tag key that marks an AMI as approved."
-  type        = string
-  default     = "Environment"
-}
+variable "approval_rule" {
+  description = "The rendered approval rule: the outputs of modules/approval-rule (pass the module itself, `approval_rule = module.approval_rule`). The policy and the boundary are its policy_json and boundary_policy_json."
+  type = object({
+    rule = object({
+      tag_key    = string
+      tag_values = list(string)
+      ami_ids    = list(string)
+      ami_owners = list(string)
+    })
+    policy_json          = string
+    boundary_policy_json = string
+    scp_policy_json      = string
+    characters = object({
+      policy   = number
+      boundary = number
+      scp      = number
+    })
+  })
 
-variable "approval_tag_values" {
-  description = "Values of approval_tag_key that mark an AMI as approved (case-sensitive)."
-  type        = list(string)
-  default     = ["Prod"]
-}
-
-variable "approved_ami_ids" {
-  description = "AMI IDs approved whatever their tags."
-  type        = list(string)
-  default     = []
-}
-
-variable "approved_ami_owners" {
-  description = "AMI owners (account IDs, amazon, aws-marketplace) approved whatever the tags."
-  type        = list(string)
-  default     = []
-}
-
-variable "ami_publisher_arns" {
-  description = "IAM role or user ARN patterns that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder."
-  type        = list(string)
-  default     = []
-}
-
-variable "exempt_principal_arns" {
-  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles); their roles are protected like the publishers'."
-  type        = list(string)
-  default     = []
-}
-
-################################################################################
-# Doors beyond RunInstances
-################################################################################
-
-variable "deny_unpinned_launch_template_versions" {
-  description = "Deny Auto Scaling groups that follow $Latest or $Default of a launch template."
-  type        = bool
-  default     = true
-}
-
-variable "launch_configurations" {
-  description = "Which launch configurations may be created: \"approved_ami_ids\", \"none\" or \"any\"."
-  type        = string
-  default     = "approved_ami_ids"
-}
-
-variable "restrict_image_builder_to_publishers" {
-  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder."
-  type        = bool
-  default     = true
-}
-
-variable "protect_principal_roles" {
-  description = "Deny creating, re-trusting, passing and changing the policies of the publisher and exempt roles and users."
-  type        = bool
-  default     = true
+  validation {
+    condition     = can(jsondecode(var.approval_rule.policy_json).Statement) && can(jsondecode(var.approval_rule.boundary_policy_json).Statement)
+    error_message = "approval_rule must be what modules/approval-rule renders (approval_rule = module.approval_rule): its policy_json and boundary_policy_json are JSON policy documents with a Statement."
+  }
 }
 
 ################################################################################

@@ -29,7 +29,7 @@ locals {
 
   create_scp                 = var.create && var.create_scp
   create_allowed_amis_policy = var.create && var.create_allowed_amis_policy
-  create_config_rules        = var.create && var.create_config_rules
+  create_config_rule         = var.create && var.create_config_rule
   create_aggregator          = var.create && var.create_aggregator
   create_aggregator_role     = local.create_aggregator && var.aggregator_role_arn == null
 
@@ -75,23 +75,34 @@ locals {
   # The same parameters the single-account rules use, rendered once by the approval-rule module.
   config_rules = {
     for key, rule in {
-      by-tag = { identifier = "APPROVED_AMIS_BY_TAG", parameters = module.approval_rule.config_rule_parameters.by_tag, description = "EC2 instances must run from AMIs carrying the approval tag." }
-      by-id  = { identifier = "APPROVED_AMIS_BY_ID", parameters = module.approval_rule.config_rule_parameters.by_id, description = "EC2 instances must run from the approved AMI IDs." }
+      by_tag = { identifier = "APPROVED_AMIS_BY_TAG", parameters = module.approval_rule.config_rule_parameters.by_tag, description = "EC2 instances must run from AMIs carrying the approval tag." }
+      by_id  = { identifier = "APPROVED_AMIS_BY_ID", parameters = module.approval_rule.config_rule_parameters.by_id, description = "EC2 instances must run from the approved AMI IDs." }
     } : key => rule if rule.parameters != null
   }
   config_rule_parameters_characters = max([for rule in values(local.config_rules) : length(rule.parameters)]...)
 }
 
 resource "aws_config_organization_managed_rule" "this" {
-  for_each = local.create_config_rules ? local.config_rules : {}
+  for_each = local.create_config_rule ? local.config_rules : {}
 
-  name             = "${var.name}-${each.key}"
+  name             = "${var.name}-${replace(each.key, "_", "-")}"
   description      = each.value.description
   rule_identifier  = each.value.identifier
   input_parameters = each.value.parameters
 
   resource_types_scope = ["AWS::EC2::Instance"]
   excluded_accounts    = var.config_rule_excluded_account_ids
+}
+
+# The rules were keyed by-tag and by-id before the key became the approval rule's (by_tag, by_id).
+moved {
+  from = aws_config_organization_managed_rule.this["by-tag"]
+  to   = aws_config_organization_managed_rule.this["by_tag"]
+}
+
+moved {
+  from = aws_config_organization_managed_rule.this["by-id"]
+  to   = aws_config_organization_managed_rule.this["by_id"]
 }
 
 ################################################################################

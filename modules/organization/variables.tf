@@ -167,13 +167,13 @@ variable "scp_target_ids" {
 # Organization Config rules
 ################################################################################
 
-variable "create_config_rules" {
+variable "create_config_rule" {
   description = "Create organization Config rules APPROVED_AMIS_BY_TAG and, when approved_ami_ids is set, APPROVED_AMIS_BY_ID in every member account (needs trusted access for config-multiaccountsetup.amazonaws.com and a configuration recorder in each account)."
   type        = bool
   default     = true
 
   validation {
-    condition     = !(var.create && var.create_config_rules) || local.config_rule_parameters_characters <= local.config_rule_parameters_max_characters
+    condition     = !(var.create && var.create_config_rule) || local.config_rule_parameters_characters <= local.config_rule_parameters_max_characters
     error_message = "The organization Config rules' input_parameters would be ${local.config_rule_parameters_characters} characters, over the 1,024 AWS Config allows: use shorter or fewer approval_tag_values, or a shorter approval_tag_key."
   }
 }

@@ -1,0 +1,126 @@
+"""modules/approval-rule planned alone: the rule, its documents, its Config parameters and their sizes;
+and the root renders it once, for every layer."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import EXAMPLES, MODULES
+
+MODULE = MODULES / "approval-rule"
+
+INPUTS: dict[str, Any] = {
+    "approval_tag_key": "CostCenter",
+    "approval_tag_values": ["Golden", "Hardened"],
+    "approved_ami_ids": ["ami-00000001", "ami-0123456789abcdef0"],
+    "approved_ami_owners": ["amazon", "111122223333"],
+    "ami_publisher_arns": ["arn:aws:iam::*:role/ami-publisher"],
+    "exempt_principal_arns": ["arn:aws:iam::*:role/break-glass"],
+    "partition": "aws-us-gov",
+}
+OUTPUTS = {
+    "rule",
+    "config_rule_parameters",
+    "policy_json",
+    "boundary_policy_json",
+    "scp_policy_json",
+    "characters",
+    "deny_statement_ids",
+}
+DOCUMENTS = {"policy": "policy_json", "boundary": "boundary_policy_json", "scp": "scp_policy_json"}
+
+
+@pytest.fixture(scope="module")
+def outputs(plan_summary) -> dict[str, Any]:
+    return plan_summary(MODULE, **INPUTS).outputs
+
+
+@pytest.fixture(scope="module")
+def default_outputs(plan_summary) -> dict[str, Any]:
+    return plan_summary(MODULE).outputs
+
+
+def documents(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {mode: json.loads(outputs[name]) for mode, name in DOCUMENTS.items()}
+
+
+def test_every_output_is_planned(outputs, default_outputs) -> None:
+    assert set(outputs) == OUTPUTS
+    assert set(default_outputs) == OUTPUTS
+
+
+def test_the_rule_is_the_inputs(outputs, default_outputs) -> None:
+    assert outputs["rule"] == {
+        "tag_key": "CostCenter",
+        "tag_values": ["Golden", "Hardened"],
+        "ami_ids": ["ami-00000001", "ami-0123456789abcdef0"],
+        "ami_owners": ["amazon", "111122223333"],
+    }
+    assert default_outputs["rule"] == {"tag_key": "Environment", "tag_values": ["Prod"], "ami_ids": [], "ami_owners": []}
+
+
+def test_every_document_is_an_iam_policy(outputs) -> None:
+    for mode, document in documents(outputs).items():
+        assert document["Version"] == "2012-10-17", mode
+        sids = [statement["Sid"] for statement in document["Statement"]]
+        assert len(sids) == len(set(sids)), f"{mode} repeats a Sid: {sids}"
+
+
+def test_every_document_renders_the_deny_statements_it_names(outputs) -> None:
+    for mode, document in documents(outputs).items():
+        denied = {statement["Sid"] for statement in document["Statement"] if statement["Effect"] == "Deny"}
+        assert denied == set(outputs["deny_statement_ids"]), mode
+
+
+def test_only_the_scp_allows_nothing(outputs) -> None:
+    effects = {mode: {s["Effect"] for s in document["Statement"]} for mode, document in documents(outputs).items()}
+    assert effects == {"policy": {"Allow", "Deny"}, "boundary": {"Allow", "Deny"}, "scp": {"Deny"}}
+
+
+def test_the_documents_use_the_partition_given(outputs) -> None:
+    for mode, name in DOCUMENTS.items():
+        assert "arn:aws-us-gov:" in outputs[name], mode
+
+
+def test_config_rule_parameters(outputs, default_outputs) -> None:
+    parameters = outputs["config_rule_parameters"]
+    assert set(parameters) == {"by_tag", "by_id"}
+    assert json.loads(parameters["by_tag"]) == {"amisByTagKeyAndValue": "CostCenter:Golden,CostCenter:Hardened"}
+    assert json.loads(parameters["by_id"]) == {"amiIds": "ami-00000001,ami-0123456789abcdef0"}
+    assert json.loads(default_outputs["config_rule_parameters"]["by_tag"]) == {"amisByTagKeyAndValue": "Environment:Prod"}
+    assert default_outputs["config_rule_parameters"]["by_id"] is None
+
+
+def test_sizes_are_counted_as_aws_counts_them(outputs) -> None:
+    """IAM counts a managed policy without whitespace; Organizations counts an SCP with it."""
+    characters = outputs["characters"]
+    assert characters["policy"] == len(re.sub(r"\s", "", outputs["policy_json"]))
+    assert characters["boundary"] == len(re.sub(r"\s", "", outputs["boundary_policy_json"]))
+    assert characters["scp"] == len(outputs["scp_policy_json"])
+    assert characters["policy"] <= 6144 and characters["boundary"] <= 6144 and characters["scp"] <= 5120
+
+
+################################################################################
+# Rendered once per root
+################################################################################
+
+
+def module_calls(module: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every module call of a plan's `configuration`, by address, depth first."""
+    for name, call in module.get("module_calls", {}).items():
+        address = f"{prefix}module.{name}"
+        yield address, call
+        yield from module_calls(call.get("module", {}), f"{address}.")
+
+
+def test_the_complete_example_renders_the_rule_once(plan_summary) -> None:
+    plan = plan_summary(EXAMPLES / "complete")
+    calls = dict(module_calls(plan.raw["configuration"]["root_module"]))
+    rule_calls = [address for address, call in calls.items() if call["source"].rstrip("/").endswith("approval-rule")]
+    assert rule_calls == ["module.approved_amis.module.approval_rule"]
+    # No call repeats through count or for_each: one call is one instance.
+    assert [address for address, call in calls.items() if "count_expression" in call or "for_each_expression" in call] == []
