@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import re
 import subprocess
 from contextlib import contextmanager
@@ -35,13 +36,21 @@ def pytest_configure(config: pytest.Config) -> None:
         fill_plugin_cache()
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """One worker more than the cores (`-n auto`): the applies (demo, apply, organization) spend most of a
+    minute waiting on the provider's propagation checks (SQS, KMS), and the spare worker uses that CPU."""
+    return (os.cpu_count() or 1) + 1
+
+
 # Files whose fixtures take longest (terraform apply, checkov, many plans), longest first. Workers take
 # whole files in this order, then the rest in collection order, so no long file starts last and keeps
 # one worker busy while the other idles. A new file that takes more than ~20 s belongs here.
 SLOWEST_FILES_FIRST = (
-    "test_cli_check_plan.py",
     "test_demo.py",
     "test_apply.py",
+    "test_cli_check_plan.py",
+    "test_cli_audit_organization.py",
+    "test_cli_permissions.py",
     "test_organization.py",
     "test_validation.py",
     "test_policy_matrix.py",
