@@ -28,7 +28,7 @@ def test_verdict(name: str) -> None:
         tag_key=case["rule"]["tag_key"],
         tag_values=tuple(case["rule"]["tag_values"]),
         ami_ids=tuple(case["rule"].get("ami_ids", ())),
-        owners=tuple(case["rule"].get("owners", ())),
+        ami_owners=tuple(case["rule"].get("ami_owners", ())),
     )
     spec = case["image"]
     image = (

@@ -48,7 +48,7 @@ def test_a_valid_rule_passes_the_same_checks() -> None:
     from approved_amis.rule import ApprovalRule
 
     rule = ApprovalRule("Environment", ("Prod",), ("ami-12345678", "ami-0123456789abcdef0"), ("123456789012", "amazon", "aws-marketplace"))
-    assert rule.ami_ids and rule.owners
+    assert rule.ami_ids and rule.ami_owners
 
 
 def test_unreachable_endpoint_is_reported_while_retrying(closed_port) -> None:

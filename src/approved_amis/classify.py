@@ -1,7 +1,7 @@
 """One verdict per AMI use, with the semantics of the module's IAM policy (policies/approved-amis.json.tftpl).
 
 The policy allows a launch when the image's tag `tag_key` equals one of `tag_values`, or `ec2:ImageID` is
-one of `ami_ids`, or `ec2:Owner` is one of `owners`. It reads the tag as IAM reads a condition:
+one of `ami_ids`, or `ec2:Owner` is one of `ami_owners`. It reads the tag as IAM reads a condition:
 
 - The key is matched without regard to letter case, the value exactly. IAM User Guide, "IAM JSON policy
   elements: Condition": "Context key names are not case-sensitive. For example, including the
@@ -53,7 +53,7 @@ def classify(ami_id: str, image: Image | None, rule: ApprovalRule, account_id: s
         return Classification(Verdict.UNKNOWN, f"AMI state is {image.state or 'unset'}, not available")
     if ami_id in rule.ami_ids:
         return Classification(Verdict.APPROVED, "approved by ID")
-    owner = next((o for o in (image.owner_id, image.owner_alias) if o and o in rule.owners), None)
+    owner = next((o for o in (image.owner_id, image.owner_alias) if o and o in rule.ami_owners), None)
     if owner is not None:
         return Classification(Verdict.APPROVED, f"approved by owner {owner}")
     result = _classify_by_tag(image, rule)

@@ -53,7 +53,7 @@ def rule_from_args(args: argparse.Namespace) -> ApprovalRule:
         tag_key=args.tag_key,
         tag_values=tuple(dict.fromkeys(args.tag_value)),
         ami_ids=tuple(dict.fromkeys(args.ami_id)),
-        owners=tuple(dict.fromkeys(args.owner)),
+        ami_owners=tuple(dict.fromkeys(args.owner)),
     )
 
 

@@ -26,12 +26,12 @@ class RuleError(ValueError):
 class ApprovalRule:
     """An AMI is approved when its tag `tag_key` (key in any letter case, as IAM matches condition keys)
     has one of `tag_values` (case-sensitive), or its ID is in `ami_ids`, or its owner (account ID, or the
-    alias "amazon" / "aws-marketplace") is in `owners`."""
+    alias "amazon" / "aws-marketplace") is in `ami_owners`."""
 
     tag_key: str
     tag_values: tuple[str, ...]
     ami_ids: tuple[str, ...] = ()
-    owners: tuple[str, ...] = ()
+    ami_owners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.tag_key:
@@ -49,7 +49,7 @@ class ApprovalRule:
                 f"{len(self.ami_ids)} --ami-id values: the module approves at most {MAX_AMI_IDS} IDs "
                 f"({MAX_AMI_IDS_CHARS} characters joined, AWS Config's APPROVED_AMIS_BY_ID limit); approve the rest by tag or owner"
             )
-        for owner in self.owners:
+        for owner in self.ami_owners:
             if not OWNER.match(owner):
                 raise RuleError(
                     f"--owner {owner!r} is not an AMI owner: give a 12-digit account ID, \"amazon\" or \"aws-marketplace\""
@@ -71,7 +71,7 @@ class ApprovalRule:
                 tag_key=str(value["tag_key"]),
                 tag_values=tuple(str(v) for v in value["tag_values"]),
                 ami_ids=tuple(str(v) for v in value.get("ami_ids") or ()),
-                owners=tuple(str(v) for v in value.get("ami_owners") or ()),
+                ami_owners=tuple(str(v) for v in value.get("ami_owners") or ()),
             )
         except (KeyError, TypeError) as error:
             raise RuleError(f"the `{OUTPUT_NAME}` output lacks {error}: is the module up to date?") from None
@@ -109,6 +109,6 @@ class ApprovalRule:
         parts = [f"{self.tag_key}={'|'.join(self.tag_values)}"]
         if self.ami_ids:
             parts.append(f"IDs {','.join(self.ami_ids)}")
-        if self.owners:
-            parts.append(f"owners {','.join(self.owners)}")
+        if self.ami_owners:
+            parts.append(f"owners {','.join(self.ami_owners)}")
         return ", ".join(parts)
