@@ -23,7 +23,7 @@ from conftest import EXAMPLES, MODULES, tf_var_values
 from emulator import running_emulator
 from tfcli import REPO_ROOT, terraform_env
 from support.terraform_cli import run
-from test_iam_policy import DENY_SIDS
+from test_iam_policy import DENY_SIDS, statements
 
 EXAMPLE = EXAMPLES / "organization"
 MODULE = MODULES / "organization"
@@ -63,12 +63,6 @@ APPLIED = [
     "aws_organizations_policy_attachment.scp",
     "aws_config_configuration_aggregator.this",
 ]
-
-
-def statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    by_sid = {s["Sid"]: s for s in document["Statement"]}
-    assert len(by_sid) == len(document["Statement"]), "statement Sids must be unique"
-    return by_sid
 
 
 def denials(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
