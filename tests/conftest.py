@@ -1,5 +1,10 @@
 """Session fixtures: one emulator, one terraform init per directory, one plan per (directory, inputs).
 
+Every terraform process costs seconds of CPU before it does anything (it hashes the provider binary and
+loads its schema), so module inputs are planned together: the inputs a test module lists in PLANNED
+become module instances of one generated root, planned once per run (tests/support/instances.py), and
+the bad-input contract is one plan as well.
+
 `make test` runs the suite on every core with pytest-xdist, a file per worker (--dist loadfile), so a
 file's module fixtures are built once. Each worker has its own emulator on its own free port. The inits
 and the plans are shared by the workers of one run: the first worker that needs one makes it under a
@@ -14,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-import subprocess
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -23,7 +28,9 @@ import pytest
 import tftest
 
 from emulator import running_emulator
+from support.instances import GeneratedRoot, instance_of, instance_summary, instances_of, write_root
 from support.planning import PlanSummary, summarize
+from support.terraform_cli import check, run
 from tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
 
 EXAMPLES = REPO_ROOT / "examples"
@@ -133,16 +140,69 @@ def terraform(tf_env: dict[str, str], run_folder: Path) -> Callable[[Path], tfte
     return get
 
 
+def planned_together(session: pytest.Session) -> list[tuple[Path, dict[str, Any]]]:
+    """Every (directory, inputs) that a collected test module lists in its PLANNED constant, once each."""
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for module in {item.module for item in session.items if getattr(item, "module", None)}:
+        for directory, tf_vars in getattr(module, "PLANNED", ()):
+            directory = Path(directory).resolve()
+            assert not any("provider \"" in f.read_text() for f in directory.glob("*.tf")), (
+                f"{module.__name__}.PLANNED: {directory} configures a provider, so it is planned as a root of its "
+                "own: call plan_summary on it without listing it in PLANNED"
+            )
+            found[plan_key(directory, tf_vars)] = (directory, tf_vars)
+    return [found[key] for key in sorted(found)]
+
+
+def plan_key(directory: Path, tf_vars: dict[str, Any]) -> str:
+    return json.dumps([str(Path(directory).resolve()), tf_vars], sort_keys=True)
+
+
+def plan_instances(root: GeneratedRoot, env: dict[str, str], saved: Path) -> None:
+    """init, plan and show -json of a generated root; the plan's JSON written to saved."""
+    env = dict(env, TF_DATA_DIR=str(root.folder / ".terraform"))
+    check(["init", "-input=false", "-no-color", "-backend=false"], root.folder, env)
+    arguments = ["-input=false", "-no-color", "-refresh=false", "-lock=false", f"-var-file={root.var_file.name}"]
+    check(["plan", *arguments, "-out=instances.tfplan"], root.folder, env)
+    partial = saved.with_suffix(".partial")
+    partial.write_text(check(["show", "-json", "instances.tfplan"], root.folder, env))
+    partial.replace(saved)
+
+
 @pytest.fixture(scope="session")
-def plan_summary(terraform: Callable[[Path], tftest.TerraformTest], run_folder: Path) -> Callable[..., PlanSummary]:
-    """plan_summary(directory, **tf_vars): the plan's summary, planned once per inputs per run."""
-    plans: dict[tuple[Path, str], PlanSummary] = {}
+def plan_summary(
+    request: pytest.FixtureRequest, tf_env: dict[str, str], terraform: Callable[[Path], tftest.TerraformTest], run_folder: Path
+) -> Callable[..., PlanSummary]:
+    """plan_summary(directory, **tf_vars): the plan's summary, planned once per inputs per run.
+
+    The inputs that test modules list in PLANNED are planned together, as module instances of one
+    generated root (tests/support/instances.py), by the first worker that needs one of them; any other
+    inputs, and every directory that configures its own provider, are planned alone.
+    """
+    instances = instances_of(planned_together(request.session))
+    instance_for = {plan_key(i.directory, i.tf_vars): i for i in instances}
+    plans: dict[str, PlanSummary] = {}
+    together: list[dict[str, Any]] = []
+
+    def planned_together_once() -> dict[str, Any]:
+        if not together:
+            saved = run_folder / "plans" / "together.json"
+            with locked(saved.with_suffix(".lock")):
+                if not saved.exists():
+                    folder = run_folder / "together"
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir(parents=True)
+                    plan_instances(write_root(folder, instances, with_outputs=True), tf_env, saved)
+            together.append(json.loads(saved.read_text()))
+        return together[0]
 
     def plan(directory: Path | str, **tf_vars: Any) -> PlanSummary:
         directory = Path(directory).resolve()
-        key = (directory, json.dumps(tf_vars, sort_keys=True))
-        if key not in plans:
-            saved = run_folder / "plans" / (hashlib.sha1(repr(key).encode()).hexdigest() + ".json")
+        key = plan_key(directory, tf_vars)
+        if key not in plans and key in instance_for:
+            plans[key] = instance_summary(planned_together_once(), instance_for[key])
+        elif key not in plans:
+            saved = run_folder / "plans" / (hashlib.sha1(key.encode()).hexdigest() + ".json")
             with locked(saved.with_suffix(".lock")):
                 if not saved.exists():
                     output = terraform(directory).plan(
@@ -158,6 +218,34 @@ def plan_summary(terraform: Callable[[Path], tftest.TerraformTest], run_folder: 
 
 
 @pytest.fixture(scope="session")
+def instance_diagnostics(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, list[dict[str, Any]]]]:
+    """instance_diagnostics(inputs): plan every (directory, inputs) of a list as module instances of one
+    generated root, a plan that must fail; the error diagnostics of each, in the order of the list."""
+
+    def plan(inputs: list[tuple[Path, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        instances = instances_of(inputs)
+        root = write_root(tmp_path_factory.mktemp("instances"), instances, with_outputs=False)
+        env = dict(tf_env, TF_DATA_DIR=str(root.folder / ".terraform"))
+        check(["init", "-input=false", "-no-color", "-backend=false"], root.folder, env)
+        arguments = ["-json", "-input=false", "-refresh=false", "-lock=false", f"-var-file={root.var_file.name}"]
+        result = run(["plan", *arguments], root.folder, env)
+        assert result.returncode != 0, "the plan of the bad inputs succeeded; every instance should have been rejected"
+        messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        errors = [
+            m["diagnostic"] for m in messages
+            if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"
+        ]  # fmt: skip
+        owned: dict[str, list[dict[str, Any]]] = {instance.name: [] for instance in instances}
+        for diagnostic in errors:
+            owner = instance_of(diagnostic, root)
+            assert owner in owned, f"a diagnostic of no instance: {json.dumps(diagnostic)[:1500]}"
+            owned[owner].append(diagnostic)
+        return [owned[instance.name] for instance in instances]
+
+    return plan
+
+
+@pytest.fixture(scope="session")
 def plan_error(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[..., str]:
     """plan_error(directory, **tf_vars): the output of a plan that must fail, box-drawing and wrapping removed."""
 
@@ -168,27 +256,5 @@ def plan_error(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[..
         except tftest.TerraformTestError as error:
             return re.sub(r"[\s│╷╵─├]+", " ", " ".join(str(arg) for arg in error.args))
         raise AssertionError(f"plan with {tf_vars} succeeded; expected it to be rejected:\n{output[-2000:]}")
-
-    return plan
-
-
-@pytest.fixture(scope="session")
-def plan_diagnostics(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[..., list[dict[str, Any]]]:
-    """plan_diagnostics(directory, **tf_vars): the error diagnostics of a plan that must fail, as Terraform's
-    JSON output gives them (summary, detail, range, snippet), so that each can be told apart."""
-
-    def plan(directory: Path | str, **tf_vars: Any) -> list[dict[str, Any]]:
-        tf = terraform(Path(directory))
-        arguments = [f"-var={name}={value}" for name, value in tf_var_values(tf_vars).items()]
-        result = subprocess.run(
-            ["terraform", "plan", "-json", "-input=false", "-refresh=false", "-lock=false", *arguments],
-            cwd=tf.tfdir, env=tf.env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
-        assert result.returncode != 0, f"plan with {tf_vars} succeeded; expected it to be rejected"
-        messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-        return [
-            m["diagnostic"] for m in messages
-            if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"
-        ]  # fmt: skip
 
     return plan

@@ -3,12 +3,14 @@
 Contracts: tests/contracts/bad_inputs*.yaml, each case `{vars, message, directory?}` where directory
 (relative to the repository, default the root module) is the configuration planned.
 
-Terraform reports every failing `validation` of a plan, so cases share plans where that cannot change
-what they prove: a case that sets one variable, whose message belongs only to validations that read
-nothing but their own variable, joins a batch of such cases on other variables and other validations.
-Each case is still its own test, and passes only if a diagnostic of its own validation rule (the rule's
-file and line, as Terraform names them) carries its message. Every other case (several variables, a
-validation that reads other variables, a precondition) is planned alone.
+All cases are planned in one plan: each group of cases is a module instance of one generated root with
+its own copy of the module tree (tests/support/instances.py). Terraform reports the failing validations
+of every instance, and each diagnostic names the copy it comes from. A case that sets one variable, whose
+message belongs only to validations that read nothing but their own variable, shares an instance with
+such cases on other variables and other validations; every other case (several variables, a validation
+that reads other variables) has an instance of its own. A case passes only if a diagnostic of its
+instance, checked by its own validation rule (the rule's file and line, as Terraform names them), carries
+its message.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 import pytest
 import yaml
 
+from support.instances import CHECKED_AT, repository_file
 from tfcli import REPO_ROOT
 
 CONTRACTS = sorted((Path(__file__).parent / "contracts").glob("bad_inputs*.yaml"))
@@ -32,7 +35,6 @@ CASES = {
     for case, spec in yaml.safe_load(contract.read_text()).items()
 }
 VARIABLES_FILES = [REPO_ROOT / "variables.tf", *sorted((REPO_ROOT / "modules").glob("*/variables.tf"))]
-CHECKED_AT = re.compile(r"This was checked by the validation rule at (\S+?):(\d+),")
 
 
 def normalized(text: str) -> str:
@@ -104,34 +106,31 @@ def batches() -> list[list[str]]:
 
 
 BATCHES = batches()
-BATCH_OF = {case: members for members in BATCHES for case in members}
+GROUPS = BATCHES + [[case] for case in sorted(CASES) if not batchable(case)]
 
 
 @pytest.fixture(scope="module")
-def batch_diagnostics(plan_diagnostics):
-    """batch_diagnostics(case): the error diagnostics of the plan of the case's batch (planned once)."""
-    planned: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-
-    def get(case: str) -> list[dict[str, Any]]:
-        members = tuple(BATCH_OF[case])
-        if members not in planned:
-            tf_vars = {name: value for member in members for name, value in CASES[member]["vars"].items()}
-            planned[members] = plan_diagnostics(REPO_ROOT / CASES[case].get("directory", "."), **tf_vars)
-        return planned[members]
-
-    return get
+def case_diagnostics(instance_diagnostics) -> dict[str, list[dict[str, Any]]]:
+    """Each case's error diagnostics: those of its group's instance, all groups planned in one plan."""
+    inputs = [
+        (REPO_ROOT / CASES[group[0]].get("directory", "."), {k: v for case in group for k, v in CASES[case]["vars"].items()})
+        for group in GROUPS
+    ]
+    return {case: diagnostics for group, diagnostics in zip(GROUPS, instance_diagnostics(inputs)) for case in group}
 
 
-def checked_by(diagnostic: dict[str, Any], directory: Path) -> tuple[Path, int] | None:
+def checked_by(diagnostic: dict[str, Any]) -> tuple[Path, int] | None:
+    """The repository file and line of the validation rule that raised a diagnostic of an instance."""
     match = CHECKED_AT.search(diagnostic.get("detail", ""))
-    return ((directory / match.group(1)).resolve(), int(match.group(2))) if match else None
+    return (repository_file(match.group(1)).resolve(), int(match.group(2))) if match else None
 
 
 def test_the_contract_is_large_enough() -> None:
     assert len(CASES) >= 20
 
 
-def test_batches_keep_variables_and_rules_apart() -> None:
+def test_every_case_is_planned_once_and_groups_keep_variables_and_rules_apart() -> None:
+    assert sorted(case for group in GROUPS for case in group) == sorted(CASES)
     for members in BATCHES:
         variables = [name for case in members for name in CASES[case]["vars"]]
         assert len(variables) == len(set(variables)), members
@@ -141,35 +140,33 @@ def test_batches_keep_variables_and_rules_apart() -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES), ids=sorted(CASES))
-def test_bad_input_is_rejected_with_its_message(case: str, plan_error, batch_diagnostics) -> None:
+def test_bad_input_is_rejected_with_its_message(case: str, case_diagnostics) -> None:
     spec = CASES[case]
-    directory = REPO_ROOT / spec.get("directory", ".")
-    if case not in BATCH_OF:
-        output = plan_error(directory, **spec["vars"])
-        assert spec["message"] in output, f"{case}: expected {spec['message']!r} in:\n{output[-1500:]}"
-        assert "Invalid value for variable" in output or "Invalid value for input variable" in output
-        return
-    diagnostics = batch_diagnostics(case)
+    diagnostics = case_diagnostics[case]
     rules = {(v.file, v.line) for v in rules_for(case)}
-    own = [d for d in diagnostics if checked_by(d, directory) in rules]
+    assert rules, f"{case}: no validation rule of the module has the message {spec['message']!r}"
+    own = [d for d in diagnostics if checked_by(d) in rules]
     assert any(
         normalized(spec["message"]) in normalized(d["detail"])
         and d["summary"] in ("Invalid value for variable", "Invalid value for input variable")
         for d in own
     ), (
-        f"{case}: no diagnostic of its validation rule carries {spec['message']!r}; planned in one batch with "
-        f"{[c for c in BATCH_OF[case] if c != case]}, whose diagnostics were:\n"
+        f"{case}: no diagnostic of its validation rule carries {spec['message']!r}; planned in one instance with {[c for g in GROUPS if case in g for c in g if c != case]}, whose diagnostics were:\n"
         + "\n".join(f"- {d['summary']}: {normalized(d.get('detail', ''))[:300]}" for d in diagnostics)
     )
 
 
+GOOD_INPUT = {
+    "approval_tag_key": "Team-Approval_1.x@y",
+    "approval_tag_values": ["a" * 256],
+    "approved_ami_ids": ["ami-00000001", "ami-0123456789abcdef0"],
+    "approved_ami_owners": ["amazon", "aws-marketplace", "123456789012"],
+    "ami_publisher_arns": ["arn:aws:iam::123456789012:role/publishers/*", "arn:aws-us-gov:iam::*:user/p"],
+}
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(REPO_ROOT, GOOD_INPUT)]
+
+
 def test_good_input_is_accepted(plan_summary) -> None:
-    plan = plan_summary(
-        REPO_ROOT,
-        approval_tag_key="Team-Approval_1.x@y",
-        approval_tag_values=["a" * 256],
-        approved_ami_ids=["ami-00000001", "ami-0123456789abcdef0"],
-        approved_ami_owners=["amazon", "aws-marketplace", "123456789012"],
-        ami_publisher_arns=["arn:aws:iam::123456789012:role/publishers/*", "arn:aws-us-gov:iam::*:user/p"],
-    )
+    plan = plan_summary(REPO_ROOT, **GOOD_INPUT)
     assert plan.counts.get("aws_iam_policy") == 1
