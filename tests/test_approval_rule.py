@@ -22,6 +22,8 @@ INPUTS: dict[str, Any] = {
     "exempt_principal_arns": ["arn:aws:iam::*:role/break-glass"],
     "partition": "aws-us-gov",
 }
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(MODULE, {}), (MODULE, INPUTS)]
 OUTPUTS = {
     "rule",
     "config_rule_parameters",

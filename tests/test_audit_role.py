@@ -18,11 +18,14 @@ from conftest import MODULES
 
 MODULE = MODULES / "audit-role"
 AUDITOR = "arn:aws:iam::111111111111:role/platform-auditor"
+INPUTS = {"trusted_principal_arns": [AUDITOR], "external_id": "approved-amis"}
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(MODULE, INPUTS)]
 
 
 @pytest.fixture(scope="module")
 def plan(plan_summary: Callable[..., Any]) -> Any:
-    return plan_summary(MODULE, trusted_principal_arns=[AUDITOR], external_id="approved-amis")
+    return plan_summary(MODULE, **INPUTS)
 
 
 def test_role_trusts_the_auditor_with_the_external_id(plan: Any) -> None:

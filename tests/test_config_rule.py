@@ -17,6 +17,8 @@ from tfcli import REPO_ROOT
 
 EXAMPLE = "module.approved_amis."
 CONFIG = "module.config_rule."
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, ALL_ON)]
 
 
 def by_tag(key: str, values: list[str]) -> dict[str, str]:

@@ -130,7 +130,7 @@ def test_several_publishers_are_all_exempt_from_the_tag_guard(complete) -> None:
 
 
 def test_custom_tag_key_and_values_reach_every_statement(plan_summary) -> None:
-    plan = plan_summary(REPO_ROOT, approval_tag_key="CostCenter", approval_tag_values=["Golden", "Hardened"])
+    plan = plan_summary(REPO_ROOT, **CUSTOM_TAG)
     policy = statements(plan.policy(POLICY))
     assert policy["AllowRunInstancesWithApprovedImageTag"]["Condition"] == {
         "StringEquals": {"ec2:ResourceTag/CostCenter": ["Golden", "Hardened"]}
@@ -203,6 +203,16 @@ TOGGLED_OFF = {
     "protect_principal_roles": False,
     "launch_configurations": "none",
 }
+CUSTOM_TAG = {"approval_tag_key": "CostCenter", "approval_tag_values": ["Golden", "Hardened"]}
+
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [
+    (REPO_ROOT, {}),
+    (REPO_ROOT, CUSTOM_TAG),
+    (REALISTIC, {}),
+    (REPO_ROOT, TOGGLED_OFF),
+    (REPO_ROOT, {**TOGGLED_OFF, "launch_configurations": "any"}),
+]
 
 
 def test_each_door_toggle_takes_its_statement_out(plan_summary, complete) -> None:

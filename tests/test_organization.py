@@ -101,6 +101,17 @@ CUSTOM = {
     "aggregator_role_arn": "arn:aws:iam::111122223333:role/config-aggregator",
     "aggregator_regions": ["eu-west-1", "us-east-1"],
 }
+UNATTACHED = {"attach_scp": False, "attach_allowed_amis_policy": False, "create_config_rule": False}
+NOT_CREATED = {"create": False, "create_aggregator": True}
+
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [
+    (MODULE, CUSTOM),
+    (MODULE, UNATTACHED),
+    (MODULE, NOT_CREATED),
+    (REPO_ROOT, {**EXAMPLE_RULE, "exempt_principal_arns": EXAMPLE_BREAK_GLASS}),
+    (REPO_ROOT, CUSTOM_RULE),
+]
 
 
 @pytest.fixture(scope="module")
@@ -172,12 +183,12 @@ def test_separate_targets_per_policy(custom) -> None:
 
 
 def test_unattached_policies_need_no_targets(plan_summary) -> None:
-    plan = plan_summary(MODULE, attach_scp=False, attach_allowed_amis_policy=False, create_config_rule=False)
+    plan = plan_summary(MODULE, **UNATTACHED)
     assert plan.counts == {"aws_organizations_policy": 2}
 
 
 def test_create_false_plans_nothing(plan_summary) -> None:
-    plan = plan_summary(MODULE, create=False, create_aggregator=True)
+    plan = plan_summary(MODULE, **NOT_CREATED)
     assert plan.counts == {}
     assert plan.outputs["scp_policy_json"] is None
 

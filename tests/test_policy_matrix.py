@@ -29,6 +29,13 @@ from tfcli import REPO_ROOT
 
 MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
 ROWS = {row["id"]: row for row in MATRIX["rows"]}
+# Configurations of a module directory are planned together with the other test modules' inputs
+# (conftest.py: plan_summary); the examples configure their provider and are planned as roots.
+PLANNED = [
+    (REPO_ROOT / spec["directory"], spec.get("vars", {}))
+    for spec in MATRIX["configurations"].values()
+    if not spec["directory"].startswith("examples/")
+]
 CELLS = [(row["id"], setup) for row in MATRIX["rows"] for setup in row["expect"]]
 RENDERED = MATRIX["documents"]
 

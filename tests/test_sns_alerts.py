@@ -23,6 +23,8 @@ EXAMPLE_REGION = "eu-west-1"
 COMPLETE_RULE_ARN = f"arn:aws:events:{EXAMPLE_REGION}:{ACCOUNT}:rule/approved-amis-complete-non-compliant"
 COMPLETE_TOPIC_ARN = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-complete-alerts"
 COMPLETE_QUEUE_ARN = f"arn:aws:sqs:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-complete-alerts-dead-letter"
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, AUTOMATIC), (REPO_ROOT, ALL_ON)]
 
 
 def complete(plan_summary) -> PlanSummary:

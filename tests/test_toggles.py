@@ -51,6 +51,15 @@ TOGGLES = {
     ),
     "iam": ({"create_iam_policy": False}, IAM, "module.iam_policy."),
 }
+# 60 characters: too long for the alert rule (<name>-non-compliant, 64) and the remediation role,
+# fine for the Config rules and the IAM policy.
+LONG_NAME = {"name": "approved-amis-" + "x" * 46, "create_sns_alerts": False}
+
+PLANNED = [
+    (REPO_ROOT, ALL_ON),
+    *((REPO_ROOT, {**ALL_ON, **inputs}) for inputs, _, _ in TOGGLES.values()),
+    (REPO_ROOT, LONG_NAME),
+]
 
 
 def merged(*parts: dict[str, int]) -> dict[str, int]:
@@ -108,9 +117,7 @@ def test_detect_only_plans_config_rule_and_alerts_only(plan_summary) -> None:
 
 
 def test_name_limits_of_a_layer_apply_only_when_it_is_on(plan_summary) -> None:
-    # 60 characters: too long for the alert rule (<name>-non-compliant, 64) and the remediation role,
-    # fine for the Config rules and the IAM policy.
-    name = "approved-amis-" + "x" * 46
-    plan = plan_summary(REPO_ROOT, name=name, create_sns_alerts=False)
+    name = LONG_NAME["name"]
+    plan = plan_summary(REPO_ROOT, **LONG_NAME)
     assert plan.counts == {"aws_iam_policy": 1, "aws_config_config_rule": 1}
     assert plan.values['module.config_rule.aws_config_config_rule.this["by_tag"]']["name"] == f"{name}-by-tag"
