@@ -6,7 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
+import tftest
 
+from support.planning import PlanSummary
 from tfcli import REPO_ROOT
 from workspace import repository_source
 
@@ -50,15 +52,72 @@ def test_every_submodule_readme_shows_usage(readme: Path) -> None:
     assert usage_blocks(readme), f"{readme.relative_to(REPO_ROOT)} has no ```hcl block with a module call"
 
 
+def refusal(block: str) -> str | None:
+    """Why a usage block cannot be planned here as its reader would apply it, or None when it can."""
+    if not re.search(r'^\s*source\s*=\s*"([^"]+)"', block, flags=re.MULTILINE):
+        return "names no module source"
+    if re.search(r'^\s*(backend\s+"|cloud\s*\{)', block, flags=re.MULTILINE):
+        return "names a backend, which Terraform ignores outside the root module"
+    try:
+        local_config(block)
+    except AssertionError as error:
+        return str(error)
+    return None
+
+
+def blocks_named(error: str) -> set[int]:
+    """The usage blocks a plan error points at: by file (`block-N/main.tf`) or by address (`module.block_N`)."""
+    return {int(number) for number in re.findall(r"\bblock[-_](\d+)\b", error)}
+
+
+def write_usage_root(indexes: list[int], directory: Path) -> Path:
+    """A root configuring the provider once and calling each usage block, `block-N/main.tf`, as module.block_N."""
+    calls = []
+    for index in indexes:
+        (directory / f"block-{index}").mkdir()
+        (directory / f"block-{index}" / "main.tf").write_text(local_config(USAGE_BLOCKS[index]))
+        calls.append(f'\nmodule "block_{index}" {{\n  source = "./block-{index}"\n}}\n')
+    (directory / "main.tf").write_text(PROVIDER + "".join(calls))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def usage_plans(plan_summary, tmp_path_factory: pytest.TempPathFactory) -> dict[int, PlanSummary | str]:
+    """For each usage block, the plan of one root calling every block, or the error of the plan that failed on it.
+
+    Each block is a child module written as it plans here (`local_config`) and inherits the root's provider,
+    as in a caller's configuration. A block that brings its own `provider` or `terraform` block keeps it in
+    its child module, where Terraform accepts both (a provider block there configures that block alone); a
+    `backend` or `cloud` block would be ignored there, so such a block is refused (`refusal`) and left out.
+    When the plan fails, the blocks its errors point at get the error and the others are planned again
+    without them; an error that points at no block is every remaining block's error.
+    """
+    outcome: dict[int, PlanSummary | str] = {}
+    remaining = [index for index, block in enumerate(USAGE_BLOCKS) if refusal(block) is None]
+    while remaining:
+        directory = write_usage_root(remaining, tmp_path_factory.mktemp("readme-usage"))
+        try:
+            summary = plan_summary(directory)
+        except tftest.TerraformTestError as error:
+            message = error.cmd_error or str(error)
+            for index in blocks_named(message) & set(remaining) or remaining:
+                outcome[index] = message
+            remaining = [index for index in remaining if index not in outcome]
+        else:
+            outcome.update(dict.fromkeys(remaining, summary))
+            remaining = []
+    return outcome
+
+
 @pytest.mark.parametrize("index", range(len(USAGE_BLOCKS)))
-def test_readme_usage_block_plans(index: int, plan_summary, tmp_path_factory: pytest.TempPathFactory) -> None:
-    block = USAGE_BLOCKS[index]
-    sources = re.findall(r'^\s*source\s*=\s*"([^"]+)"', block, flags=re.MULTILINE)
-    assert sources, "a usage block must name its module source"
-    directory: Path = tmp_path_factory.mktemp(f"readme-{index}")
-    (directory / "main.tf").write_text(PROVIDER + local_config(block))
-    plan = plan_summary(directory)
-    assert plan.counts, "the usage block plans no resources"
+def test_readme_usage_block_plans(index: int, usage_plans: dict[int, PlanSummary | str]) -> None:
+    reason = refusal(USAGE_BLOCKS[index])
+    assert reason is None, f"usage block {index} {reason}"
+    plan = usage_plans[index]
+    if isinstance(plan, str):
+        pytest.fail(f"usage block {index} (module.block_{index}) does not plan:\n{plan}")
+    planned = [address for address in plan.values if address.startswith(f"module.block_{index}.")]
+    assert planned, f"usage block {index} (module.block_{index}) plans no resources"
 
 
 def test_the_readme_opens_with_the_two_commands_that_ci_runs() -> None:
