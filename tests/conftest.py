@@ -63,7 +63,6 @@ SLOWEST_FILES_FIRST = (
     "test_policy_matrix.py",
     "test_lint.py",
     "test_cli_audit.py",
-    "test_static.py",
     "test_ci_example.py",
     "test_toggles.py",
     "test_nothing_half_applied.py",
