@@ -2,7 +2,7 @@
 
 A check that does not apply is suppressed inline at the resource (`#checkov:skip=CKV_...:reason`); every
 suppression is listed in the README's Security section, and that list is checked against the .tf files.
-checkov runs from its own virtualenv (.venv-checkov), once for the source and once per example plan.
+checkov runs from its own virtualenv (.venv-checkov), once for the source and once for every example's plan.
 """
 
 from __future__ import annotations
@@ -58,23 +58,25 @@ def source_report() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def plan_report(plan_summary, tmp_path_factory: pytest.TempPathFactory):
-    """plan_report(example): checkov's report on the example's plan JSON (inline suppressions honoured)."""
-    reports: dict[str, dict[str, Any]] = {}
+def plan_reports(plan_summary, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Each example's part of one checkov run over every example's plan JSON (inline suppressions honoured):
+    its results, told apart by the plan file each comes from, and their counts."""
     folder = tmp_path_factory.mktemp("checkov-plans")
-
-    def get(example: str) -> dict[str, Any]:
-        if example not in reports:
-            plan_file = folder / f"{example}.json"
-            plan_file.write_text(json.dumps(plan_summary(EXAMPLES / example).raw))
-            reports[example] = checkov(
-                "--file", str(plan_file),
-                "--framework", "terraform_plan",
-                "--repo-root-for-plan-enrichment", str(REPO_ROOT),
-            )  # fmt: skip
-        return reports[example]
-
-    return get
+    arguments = ["--framework", "terraform_plan", "--repo-root-for-plan-enrichment", str(REPO_ROOT)]
+    for example in EXAMPLE_NAMES:
+        plan_file = folder / f"{example}.json"
+        plan_file.write_text(json.dumps(plan_summary(EXAMPLES / example).raw))
+        arguments += ["--file", str(plan_file)]
+    report = checkov(*arguments)
+    reports = {}
+    for example in EXAMPLE_NAMES:
+        plan_file = str(folder / f"{example}.json")
+        results = {
+            kind: [c for c in checks if c["file_abs_path"] == plan_file] for kind, checks in report["results"].items()
+        }
+        summary = {kind.removesuffix("_checks"): len(checks) for kind, checks in results.items()}
+        reports[example] = {"check_type": report["check_type"], "results": results, "summary": summary}
+    return reports
 
 
 def test_every_example_is_scanned() -> None:
@@ -90,15 +92,16 @@ def test_checkov_source_scan_has_no_failed_checks(source_report) -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLE_NAMES)
-def test_checkov_plan_scan_has_no_failed_checks(example: str, plan_report) -> None:
-    report = plan_report(example)
+def test_checkov_plan_scan_has_no_failed_checks(example: str, plan_reports) -> None:
+    report = plan_reports[example]
     assert report["check_type"] == "terraform_plan"
+    assert report["summary"]["passed"] > 0, f"checkov checked nothing in the plan of {example}"
     assert failures(report) == [], report["summary"]
 
 
-def test_plan_scan_honours_inline_suppressions(plan_report) -> None:
+def test_plan_scan_honours_inline_suppressions(plan_reports) -> None:
     """Without --repo-root-for-plan-enrichment a plan scan ignores inline suppressions: prove they are read."""
-    skipped = plan_report("complete").get("results", {}).get("skipped_checks", [])
+    skipped = plan_reports["complete"]["results"].get("skipped_checks", [])
     boundary = {c["check_id"] for c in skipped if c["resource"].endswith("aws_iam_policy.boundary[0]")}
     assert "CKV_AWS_62" in boundary, sorted(boundary)
 
