@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 C7N_VENV := .venv-c7n
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+# Bytecode compiled at install, as pip does: otherwise every checkov and CLI run compiles its imports again
+# where PYTHONDONTWRITEBYTECODE is set.
+UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 PY := $(VENV)/bin/python
 
 .PHONY: demo test bench bench-org docs venv clean
@@ -22,25 +27,34 @@ bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit besi
 docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
 	$(PY) scripts/readme_tables.py
 
+# One after the other: uv already uses every core, so building both at once is no faster.
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
-$(VENV)/.installed: requirements/dev.txt pyproject.toml VERSION
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/dev.txt
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+# uv downloads, unpacks and compiles on every core where pip goes one package at a time; it lives in a
+# virtualenv of its own, installed by the pip that comes with $(PYTHON) -m venv.
+$(UV): requirements/uv.txt
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/uv.txt
+	touch $@
+
+# Each virtualenv: the stdlib creates it with $(PYTHON), uv installs the pinned file into it.
+$(VENV)/.installed: requirements/dev.txt pyproject.toml VERSION | $(UV)
+	$(PYTHON) -m venv --without-pip $(VENV)
+	$(UV_INSTALL) --python $(PY) -r requirements/dev.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps --no-build-isolation -e .
 	touch $@
 
 # checkov pins its own boto3 and installs an `hcl2` package that clashes with python-hcl2: own venv.
-$(CHECKOV_VENV)/.installed: requirements/checkov.txt
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt | $(UV)
+	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(UV_INSTALL) --python $(CHECKOV_VENV)/bin/python -r requirements/checkov.txt
 	touch $@
 
 # Cloud Custodian pins its own boto3: own venv, called as a command by the organization benchmark.
-$(C7N_VENV)/.installed: requirements/c7n.txt
-	$(PYTHON) -m venv $(C7N_VENV)
-	$(C7N_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/c7n.txt
+$(C7N_VENV)/.installed: requirements/c7n.txt | $(UV)
+	$(PYTHON) -m venv --without-pip $(C7N_VENV)
+	$(UV_INSTALL) --python $(C7N_VENV)/bin/python -r requirements/c7n.txt
 	touch $@
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) $(C7N_VENV) .cache .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) $(C7N_VENV) $(UV_VENV) .cache .pytest_cache
