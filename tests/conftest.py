@@ -245,6 +245,19 @@ def instance_diagnostics(tf_env: dict[str, str], tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="session")
+def provider_schemas(terraform: Callable[[Path], tftest.TerraformTest], run_folder: Path) -> dict[str, Any]:
+    """`terraform providers schema -json` of the root module's providers, read once per run."""
+    saved = run_folder / "provider-schemas.json"
+    with locked(saved.with_suffix(".lock")):
+        if not saved.exists():
+            tf = terraform(REPO_ROOT)
+            partial = saved.with_suffix(".partial")
+            partial.write_text(check(["providers", "schema", "-json"], REPO_ROOT, tf.env))
+            partial.replace(saved)
+    return json.loads(saved.read_text())
+
+
+@pytest.fixture(scope="session")
 def plan_error(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[..., str]:
     """plan_error(directory, **tf_vars): the output of a plan that must fail, box-drawing and wrapping removed."""
 

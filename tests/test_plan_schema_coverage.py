@@ -3,7 +3,6 @@ the reason it launches nothing: the provider's own schema decides, not a hand li
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Iterator
 
@@ -12,22 +11,16 @@ import yaml
 
 from approved_amis.plan import AMI_ATTRIBUTES, LAUNCH_TYPES
 from support.check_plan_support import FIXTURES
-from tfcli import terraform_env
-from support.terraform_cli import check
 
 # Attribute names that hold an AMI ID (or an AMI choice, like EKS's ami_type) in the aws provider.
 AMI_NAME = re.compile(r"^(ami|ami_id|ami_type|image_id|parent_image)$|(_ami_id|_image_id|image_id_override)$")
 NOT_LAUNCHING = yaml.safe_load((FIXTURES / "not-launching.yaml").read_text())
 
 
-@pytest.fixture(scope="session")
-def aws_resource_schemas(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """`terraform providers schema -json` of the provider the fixtures use, read once per session."""
-    root = FIXTURES / "no-ec2"
-    env = dict(terraform_env(), TF_DATA_DIR=str(tmp_path_factory.mktemp("schema") / "tf"))
-    check(["init", "-input=false", "-no-color"], root, env)
-    schemas = check(["providers", "schema", "-json"], root, env)
-    (provider,) = [p for name, p in json.loads(schemas)["provider_schemas"].items() if name.endswith("/aws")]
+@pytest.fixture(scope="module")
+def aws_resource_schemas(provider_schemas: dict[str, Any]) -> dict[str, Any]:
+    """The aws provider's resource schemas, as `terraform providers schema -json` gives them."""
+    (provider,) = [p for name, p in provider_schemas["provider_schemas"].items() if name.endswith("/aws")]
     return provider["resource_schemas"]
 
 

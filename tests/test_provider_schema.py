@@ -4,8 +4,6 @@ use exists in the AWS provider 5.100 schema (installed here) and in the 6.x dige
 
 from __future__ import annotations
 
-import json
-import subprocess
 from typing import Any
 
 import pytest
@@ -34,10 +32,8 @@ def usage() -> set[tuple[str, ...]]:
 
 
 @pytest.fixture(scope="module")
-def schema5(terraform) -> dict[str, Any]:
-    tf = terraform(REPO_ROOT)
-    result = subprocess.run(["terraform", "providers", "schema", "-json"], cwd=REPO_ROOT, env=tf.env, capture_output=True, check=True)
-    return from_terraform_schema(json.loads(result.stdout))
+def schema5(provider_schemas) -> dict[str, Any]:
+    return from_terraform_schema(provider_schemas)
 
 
 def coverage(usage: set[tuple[str, ...]]) -> dict[str, int]:
