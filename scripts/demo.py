@@ -108,7 +108,8 @@ def show_prevention(policy: dict[str, Any], images: dict[str, str]) -> None:
 
 
 def main() -> int:
-    with tempfile.TemporaryDirectory(prefix="approved-amis-demo-") as scratch, running_emulator() as url:
+    # The Config recorder's role attaches the AWS managed policy AWS_ConfigRole.
+    with tempfile.TemporaryDirectory(prefix="approved-amis-demo-") as scratch, running_emulator(aws_managed_policies=True) as url:
         workdir = copy_example(EXAMPLE, Path(scratch) / "complete")
         env = terraform_env(url)
         env["TF_DATA_DIR"] = str(Path(scratch) / ".terraform")

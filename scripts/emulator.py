@@ -36,8 +36,12 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 
 @contextmanager
-def running_emulator(log_path: Path | None = None, attempts: int = 3) -> Iterator[str]:
+def running_emulator(log_path: Path | None = None, attempts: int = 3, aws_managed_policies: bool = False) -> Iterator[str]:
     """Run moto server on a free loopback port; yield its URL; stop it on exit.
+
+    aws_managed_policies: serve AWS managed policies (such as AWS_ConfigRole, which the Config recorder's
+    role attaches). moto then parses its copy of all of them, about a second of CPU, in every account the
+    first time it is used, so only the emulators that apply such an attachment ask for them.
 
     Several emulators start at once when tests run in parallel: a port found free can be taken before
     moto binds it, so a server that exits at start is tried again on another port.
@@ -47,7 +51,7 @@ def running_emulator(log_path: Path | None = None, attempts: int = 3) -> Iterato
         url = f"http://127.0.0.1:{port}"
         log = log_path or CACHE_DIR / f"moto-{port}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        process = _start(port, log)
+        process = _start(port, log, aws_managed_policies)
         try:
             _wait_until_up(url, process)
         except RuntimeError:
@@ -63,14 +67,13 @@ def running_emulator(log_path: Path | None = None, attempts: int = 3) -> Iterato
         return
 
 
-def _start(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+def _start(port: int, log_path: Path, aws_managed_policies: bool) -> subprocess.Popen[bytes]:
     with open(log_path, "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            # AWS managed policies (such as AWS_ConfigRole for the Config recorder) exist only when loaded.
-            env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true"),
+            env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES=str(aws_managed_policies).lower()),
         )
 
 

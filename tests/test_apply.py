@@ -46,8 +46,9 @@ class Lifecycle:
 
 @pytest.fixture(scope="module")
 def own_emulator() -> Iterator[str]:
-    """An emulator of its own: the check that destroy leaves nothing needs an account nobody else writes to."""
-    with running_emulator() as url:
+    """An emulator of its own: the check that destroy leaves nothing needs an account nobody else writes to.
+    It serves AWS managed policies: the Config recorder's role attaches AWS_ConfigRole."""
+    with running_emulator(aws_managed_policies=True) as url:
         yield url
 
 
