@@ -1,4 +1,4 @@
-# Every target installs what it needs: a fresh machine with Python 3.10+, make and terraform is enough.
+# Every target installs what it needs: a fresh machine with Python 3.11+, make and terraform is enough.
 PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
