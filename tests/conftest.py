@@ -163,7 +163,12 @@ def plan_instances(root: GeneratedRoot, env: dict[str, str], saved: Path) -> Non
     env = dict(env, TF_DATA_DIR=str(root.folder / ".terraform"))
     check(["init", "-input=false", "-no-color", "-backend=false"], root.folder, env)
     arguments = ["-input=false", "-no-color", "-refresh=false", "-lock=false", f"-var-file={root.var_file.name}"]
-    check(["plan", *arguments, "-out=instances.tfplan"], root.folder, env)
+    planned = run(["plan", *arguments, "-out=instances.tfplan"], root.folder, env)
+    assert planned.returncode == 0, (
+        "the plan of the inputs listed in PLANNED failed (module.i<N> is the N-th of them):\n"
+        + "\n".join(f"  i{n}: {directory} {json.dumps(tf_vars)[:300]}" for n, (directory, tf_vars) in enumerate(root.inputs))
+        + f"\n{planned.stdout[-3000:]}{planned.stderr[-3000:]}"
+    )
     partial = saved.with_suffix(".partial")
     partial.write_text(check(["show", "-json", "instances.tfplan"], root.folder, env))
     partial.replace(saved)

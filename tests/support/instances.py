@@ -48,6 +48,7 @@ class GeneratedRoot:
     folder: Path
     var_file: Path  # the inputs, as root variables
     instance_at_line: dict[int, str]  # line of main.tf -> the instance whose block holds it
+    inputs: list[tuple[Path, dict[str, Any]]]  # (directory, inputs) of i0, i1, ...
 
 
 def instances_of(inputs: list[tuple[Path, dict[str, Any]]]) -> list[Instance]:
@@ -100,7 +101,7 @@ def write_root(folder: Path, instances: list[Instance], with_outputs: bool) -> G
     (folder / "main.tf").write_text("\n".join(lines) + "\n")
     var_file = folder / "instances.tfvars.json"
     var_file.write_text(json.dumps(values, indent=1))
-    return GeneratedRoot(folder, var_file, instance_at_line)
+    return GeneratedRoot(folder, var_file, instance_at_line, [(i.directory, i.tf_vars) for i in instances])
 
 
 def instance_summary(plan: dict[str, Any], instance: Instance) -> PlanSummary:
