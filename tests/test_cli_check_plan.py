@@ -74,7 +74,8 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
             state_json = scratch / "state.json"
             state_json.write_text(terraform(["show", "-json"], root, env))
             changes = ("-var=keep_retired=false", "-var=description=second")
-            return plan_json(root, env, scratch / "lifecycle.tfplan", *changes), root / "terraform.tfstate", state_json
+            plan = plan_json(root, env, scratch / "lifecycle.tfplan", *changes, initialised=True)
+            return plan, root / "terraform.tfstate", state_json
 
         def no_ec2() -> Path:
             return plan_json(FIXTURES / "no-ec2", env_for(url, scratch / "tf-no-ec2"), scratch / "no-ec2.tfplan")

@@ -151,9 +151,11 @@ def env_for(endpoint_url: str, data_dir: Path, extra: dict[str, str] | None = No
     return env
 
 
-def plan_json(root: Path, env: dict[str, str], plan_file: Path, *extra_args: str) -> Path:
-    """init, plan -out and show -json of a root; returns the path of the plan JSON written beside plan_file."""
-    terraform(["init", "-input=false", "-no-color"], root, env)
+def plan_json(root: Path, env: dict[str, str], plan_file: Path, *extra_args: str, initialised: bool = False) -> Path:
+    """init (unless initialised), plan -out and show -json of a root; returns the path of the plan JSON written
+    beside plan_file."""
+    if not initialised:
+        terraform(["init", "-input=false", "-no-color"], root, env)
     terraform(["plan", "-input=false", "-no-color", f"-out={plan_file}", *extra_args], root, env)
     output = plan_file.with_suffix(".json")
     output.write_text(terraform(["show", "-json", str(plan_file)], root, env))
