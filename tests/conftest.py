@@ -146,10 +146,6 @@ def planned_together(session: pytest.Session) -> list[tuple[Path, dict[str, Any]
     for module in {item.module for item in session.items if getattr(item, "module", None)}:
         for directory, tf_vars in getattr(module, "PLANNED", ()):
             directory = Path(directory).resolve()
-            assert not any("provider \"" in f.read_text() for f in directory.glob("*.tf")), (
-                f"{module.__name__}.PLANNED: {directory} configures a provider, so it is planned as a root of its "
-                "own: call plan_summary on it without listing it in PLANNED"
-            )
             found[plan_key(directory, tf_vars)] = (directory, tf_vars)
     return [found[key] for key in sorted(found)]
 
@@ -182,7 +178,9 @@ def plan_summary(
 
     The inputs that test modules list in PLANNED are planned together, as module instances of one
     generated root (tests/support/instances.py), by the first worker that needs one of them; any other
-    inputs, and every directory that configures its own provider, are planned alone.
+    inputs are planned alone. An example may be an instance too (Terraform accepts a provider block in a
+    module called without count or for_each); its plan without inputs stays a root of its own, since
+    checkov and the inventories read that plan as the example's.
     """
     instances = instances_of(planned_together(request.session))
     instance_for = {plan_key(i.directory, i.tf_vars): i for i in instances}

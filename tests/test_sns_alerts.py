@@ -24,7 +24,9 @@ COMPLETE_RULE_ARN = f"arn:aws:events:{EXAMPLE_REGION}:{ACCOUNT}:rule/approved-am
 COMPLETE_TOPIC_ARN = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-complete-alerts"
 COMPLETE_QUEUE_ARN = f"arn:aws:sqs:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-complete-alerts-dead-letter"
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
-PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, AUTOMATIC), (REPO_ROOT, ALL_ON)]
+PAGER = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:on-call"
+WITH_ALARM_ACTIONS = {"alert_delivery_alarm_actions": [PAGER]}
+PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, AUTOMATIC), (REPO_ROOT, ALL_ON), (EXAMPLES / "complete", WITH_ALARM_ACTIONS)]
 
 
 def complete(plan_summary) -> PlanSummary:
@@ -172,8 +174,8 @@ def test_dead_letter_queue_policy_lets_only_this_rule_send(plan_summary) -> None
 
 
 def test_alarm_on_failed_deliveries_of_the_rule_notifies_its_own_actions(plan_summary) -> None:
-    pager = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:on-call"
-    plan = plan_summary(EXAMPLES / "complete", alert_delivery_alarm_actions=[pager])
+    pager = PAGER
+    plan = plan_summary(EXAMPLES / "complete", **WITH_ALARM_ACTIONS)
     alarm = by_suffix(plan, ALERTS + "aws_cloudwatch_metric_alarm.failed_invocations[0]")
     assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == ("AWS/Events", "FailedInvocations", "Sum")
     assert alarm["dimensions"] == {"RuleName": "approved-amis-complete-non-compliant"}
