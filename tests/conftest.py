@@ -20,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -154,12 +155,17 @@ def plan_key(directory: Path, tf_vars: dict[str, Any]) -> str:
     return json.dumps([str(Path(directory).resolve()), tf_vars], sort_keys=True)
 
 
-def plan_instances(root: GeneratedRoot, env: dict[str, str], saved: Path) -> None:
-    """init, plan and show -json of a generated root; the plan's JSON written to saved."""
+def init_and_plan(root: GeneratedRoot, env: dict[str, str], *plan_arguments: str) -> tuple[dict[str, str], subprocess.CompletedProcess[str]]:
+    """init and plan of a generated root with its inputs; the environment used and the plan's completed process."""
     env = dict(env, TF_DATA_DIR=str(root.folder / ".terraform"))
     check(["init", "-input=false", "-no-color", "-backend=false"], root.folder, env)
     arguments = ["-input=false", "-no-color", "-refresh=false", "-lock=false", f"-var-file={root.var_file.name}"]
-    planned = run(["plan", *arguments, "-out=instances.tfplan"], root.folder, env)
+    return env, run(["plan", *arguments, *plan_arguments], root.folder, env)
+
+
+def plan_instances(root: GeneratedRoot, env: dict[str, str], saved: Path) -> None:
+    """init, plan and show -json of a generated root; the plan's JSON written to saved."""
+    env, planned = init_and_plan(root, env, "-out=instances.tfplan")
     assert planned.returncode == 0, (
         "the plan of the inputs listed in PLANNED failed (module.i<N> is the N-th of them):\n"
         + "\n".join(f"  i{n}: {directory} {json.dumps(tf_vars)[:300]}" for n, (directory, tf_vars) in enumerate(root.inputs))
@@ -221,17 +227,14 @@ def plan_summary(
 
 
 @pytest.fixture(scope="session")
-def instance_diagnostics(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, list[dict[str, Any]]]]:
+def instance_diagnostics(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[list[dict[str, Any]]]]:
     """instance_diagnostics(inputs): plan every (directory, inputs) of a list as module instances of one
     generated root, a plan that must fail; the error diagnostics of each, in the order of the list."""
 
     def plan(inputs: list[tuple[Path, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
         instances = instances_of(inputs)
         root = write_root(tmp_path_factory.mktemp("instances"), instances, with_outputs=False)
-        env = dict(tf_env, TF_DATA_DIR=str(root.folder / ".terraform"))
-        check(["init", "-input=false", "-no-color", "-backend=false"], root.folder, env)
-        arguments = ["-json", "-input=false", "-refresh=false", "-lock=false", f"-var-file={root.var_file.name}"]
-        result = run(["plan", *arguments], root.folder, env)
+        _, result = init_and_plan(root, tf_env, "-json")
         assert result.returncode != 0, "the plan of the bad inputs succeeded; every instance should have been rejected"
         messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
         errors = [
