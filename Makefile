@@ -13,19 +13,19 @@ PY := $(VENV)/bin/python
 .PHONY: demo test bench bench-org docs venv clean
 
 demo: $(VENV)/.installed  ## Apply examples/complete to a local AWS emulator and show the guardrails working.
-	$(PY) scripts/demo.py
+	$(PY) -m scripts.demo
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Install pinned requirements, run the test suite.
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider-only floor.
-	$(PY) scripts/bench.py
+	$(PY) -m scripts.bench
 
 bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit beside c7n-org run: time, memory, verdicts.
-	$(PY) scripts/bench_org_audit.py --c7n-org $(C7N_VENV)/bin/c7n-org
+	$(PY) -m scripts.bench_org_audit --c7n-org $(C7N_VENV)/bin/c7n-org
 
 docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
-	$(PY) scripts/readme_tables.py
+	$(PY) -m scripts.readme_tables
 
 # One after the other: uv already uses every core, so building both at once is no faster.
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed

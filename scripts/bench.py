@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from emulator import running_emulator
-from tfcli import REPO_ROOT, terraform_env
-from workspace import copy_example
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT, terraform_env
+from harness.workspace import copy_example
 
 FLOOR_CONFIG = """\
 terraform {

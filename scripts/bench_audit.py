@@ -12,7 +12,7 @@ From 2,000 instances on, every region's DescribeInstances pages are full (1,000 
 must stay the same however many pages follow. The audit scans its regions concurrently, so it holds
 one page per region in flight.
 
-    .venv/bin/python scripts/bench_audit.py [--sizes 1000 2000 5000] [--repeat 5]
+    .venv/bin/python -m scripts.bench_audit [--sizes 1000 2000 5000] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-SCRIPTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(SCRIPTS))
-sys.path.insert(0, str(SCRIPTS.parent / "src"))
 
 REGIONS = ("us-east-1", "eu-west-1")
 AMIS_PER_REGION = 20
@@ -150,8 +147,8 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.trace)))
         return
 
-    from emulator import running_emulator
-    from tfcli import emulator_credentials
+    from harness.emulator import running_emulator
+    from harness.tfcli import emulator_credentials
 
     with running_emulator() as endpoint:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -5,7 +5,7 @@ with INSTANCES planned instances over AMIS distinct AMIs (in the root and in cou
 instances), then runs check-plan in a fresh interpreter that counts DescribeImages calls. The call count
 must equal ceil(distinct AMIs / batch size): each AMI is described once, in full batches.
 
-    .venv/bin/python scripts/bench_check_plan.py [--instances 2000] [--amis 300]
+    .venv/bin/python -m scripts.bench_check_plan [--instances 2000] [--amis 300]
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any
 
 import boto3
 
-from emulator import running_emulator
-from tfcli import REPO_ROOT, emulator_credentials
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT, emulator_credentials
 
 REGION = "us-east-1"
 MODULES = ("", "module.web", 'module.workers["batch"]', 'module.workers["stream"]')

@@ -12,7 +12,7 @@ and prints wall time and peak memory (resident set of the process and all its ch
 and the verdicts compared row by row per (account, region, instance).
 
     make bench-org        (builds .venv-c7n, then runs this script)
-    .venv/bin/python scripts/bench_org_audit.py --c7n-org .venv-c7n/bin/c7n-org [--accounts 20] [--instances 250]
+    .venv/bin/python -m scripts.bench_org_audit --c7n-org .venv-c7n/bin/c7n-org [--accounts 20] [--instances 250]
 """
 
 from __future__ import annotations
@@ -30,8 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-SCRIPTS = Path(__file__).resolve().parent
-sys.path.insert(0, str(SCRIPTS))
 
 REGIONS = ("us-east-1", "eu-west-1")
 ROLE = "ApprovedAmisAudit"
@@ -179,8 +177,8 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=250, help="instances per account and region")
     args = parser.parse_args()
 
-    from emulator import running_emulator
-    from tfcli import emulator_credentials
+    from harness.emulator import running_emulator
+    from harness.tfcli import emulator_credentials
 
     ours = str(Path(sys.executable).with_name("approved-amis"))
     with running_emulator() as endpoint, tempfile.TemporaryDirectory() as work_dir:

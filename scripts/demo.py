@@ -19,10 +19,10 @@ from urllib.parse import unquote
 
 import boto3
 
-from emulator import running_emulator
-from iam_eval import Request, decide
-from tfcli import REPO_ROOT, terraform_env
-from workspace import copy_example
+from harness.emulator import running_emulator
+from harness.iam_eval import Request, decide
+from harness.tfcli import REPO_ROOT, terraform_env
+from harness.workspace import copy_example
 
 EXAMPLE = REPO_ROOT / "examples" / "complete"
 # The example's documented input that switches off what the emulator cannot serve (Config remediation).

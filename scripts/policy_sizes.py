@@ -4,7 +4,7 @@ The input is tests/fixtures/realistic-input (3 approval tag values, 21 and then 
 3 publishers, 2 exempt principals, 1 IAM administrator); IAM counts a managed policy without whitespace (limit 6,144),
 Organizations counts an SCP with it (limit 5,120), AWS Config allows 1,024 characters of input_parameters.
 
-    python scripts/policy_sizes.py
+    python -m scripts.policy_sizes
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tfcli import REPO_ROOT, terraform_env
-from workspace import copy_example
+from harness.tfcli import REPO_ROOT, terraform_env
+from harness.workspace import copy_example
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "realistic-input"
 LIMITS = {"policy": 6144, "boundary": 6144, "scp": 5120}

@@ -11,8 +11,8 @@ Two sources, one shape:
 Digest shape: {"provider_version", "source", "resource": {type: node}, "data": {type: node}} where a node is
 {"arguments": [names], "attributes": [computed-only names], "blocks": {name: node}}.
 
-    python scripts/provider_schema_digest.py                  # npm pack 21.22.1 into a temp dir, write the digest
-    python scripts/provider_schema_digest.py --jsii path/.jsii
+    python -m scripts.provider_schema_digest                  # npm pack 21.22.1 into a temp dir, write the digest
+    python -m scripts.provider_schema_digest --jsii path/.jsii
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness.tfcli import REPO_ROOT
+
 DIGEST_PATH = REPO_ROOT / "tests" / "contracts" / "provider6_schema.json.gz"
 NPM_PACKAGE = "@cdktf/provider-aws"
 NPM_VERSION = "21.22.1"

@@ -15,7 +15,7 @@ from typing import Any
 
 import hcl2
 
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 BEGIN = "<!-- BEGIN_TF_DOCS -->"
 END = "<!-- END_TF_DOCS -->"

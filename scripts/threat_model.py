@@ -1,7 +1,7 @@
 """The threat model (tests/contracts/threat_model.yaml) as README markdown, and how many paths each layer closes.
 
-    python scripts/threat_model.py            # the README section, as generated
-    python scripts/threat_model.py --counts   # paths, and paths closed or detected by each layer
+    python -m scripts.threat_model            # the README section, as generated
+    python -m scripts.threat_model --counts   # paths, and paths closed or detected by each layer
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from harness.tfcli import REPO_ROOT
+
 MODEL_PATH = REPO_ROOT / "tests" / "contracts" / "threat_model.yaml"
 BEGIN, END = "<!-- BEGIN_THREAT_MODEL -->", "<!-- END_THREAT_MODEL -->"
 LAYER_NAMES = {

@@ -28,11 +28,11 @@ from typing import Any, Callable, Iterator
 import pytest
 import tftest
 
-from emulator import running_emulator
+from harness.emulator import running_emulator
 from support.instances import GeneratedRoot, instance_of, instance_summary, instances_of, write_root
 from support.planning import PlanSummary, summarize
 from support.terraform_cli import check, run
-from tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
+from harness.tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
 
 EXAMPLES = REPO_ROOT / "examples"
 MODULES = REPO_ROOT / "modules"

@@ -17,9 +17,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import EXAMPLES
-from emulator import running_emulator
-from tfcli import emulator_credentials
-from workspace import copy_example
+from harness.emulator import running_emulator
+from harness.tfcli import emulator_credentials
+from harness.workspace import copy_example
 from support.terraform_cli import must, run
 
 # What the emulator cannot serve, switched off through the example's documented input.

@@ -18,8 +18,8 @@ import yaml
 from sarif import loader
 
 from support.check_plan_support import FIXTURES, SeededAmis, copy_root, seed_amis
-from emulator import running_emulator
-from tfcli import REPO_ROOT, emulator_credentials, terraform_env
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT, emulator_credentials, terraform_env
 
 WORKFLOW = REPO_ROOT / "examples" / "ci" / "github-actions.yml"
 HOOKS = REPO_ROOT / ".pre-commit-hooks.yaml"

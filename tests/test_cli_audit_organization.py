@@ -29,8 +29,8 @@ import pytest
 import yaml
 
 from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
-from emulator import running_emulator
-from tfcli import REPO_ROOT
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
 
 REGIONS = ("us-east-1", "eu-west-1")

@@ -28,8 +28,8 @@ from support.check_plan_support import (
     seed_verdict_amis,
     terraform,
 )
-from emulator import running_emulator
-from tfcli import REPO_ROOT
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT
 
 FLEET = FIXTURES / "fleet"
 WILD = FIXTURES / "wild"

@@ -14,7 +14,7 @@ import yaml
 
 from approved_amis import aws, cli
 from support.check_plan_support import cli_path
-from tfcli import REPO_ROOT, emulator_credentials
+from harness.tfcli import REPO_ROOT, emulator_credentials
 
 CASES: list[dict[str, Any]] = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "cli_bad_inputs.yaml").read_text())
 

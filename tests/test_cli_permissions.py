@@ -18,8 +18,8 @@ import pytest
 
 from support.audit_fleet import Fleet, seed_fleet
 from support.check_plan_support import cli_path
-from emulator import running_emulator
-from tfcli import REPO_ROOT, emulator_credentials
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT, emulator_credentials
 
 CLI_README = REPO_ROOT / "src" / "approved_amis" / "README.md"
 RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]

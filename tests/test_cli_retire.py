@@ -48,7 +48,7 @@ from approved_amis.retire import (
     read_usage_report,
 )
 from support.audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
-from emulator import running_emulator
+from harness.emulator import running_emulator
 
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
 UNUSED = {"terminated": "unapproved", "orphan_untagged": "unapproved", "orphan_prod": "approved"}

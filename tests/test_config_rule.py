@@ -13,7 +13,7 @@ from typing import Any
 from conftest import EXAMPLES
 from support.layer_inputs import ACCOUNT, ALL_ON, rule_address
 from support.planning import PlanSummary
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 EXAMPLE = "module.approved_amis."
 CONFIG = "module.config_rule."

@@ -7,12 +7,12 @@ import socket
 import subprocess
 import sys
 
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 
 def test_demo_runs_end_to_end_and_stops_its_emulator() -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/demo.py"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "scripts.demo"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

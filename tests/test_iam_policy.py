@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 POLICY = "module.iam_policy.aws_iam_policy.this[0]"
 BOUNDARY = "module.iam_policy.aws_iam_policy.boundary[0]"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and any(p.glob("*.tf")))

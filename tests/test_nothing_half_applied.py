@@ -17,8 +17,8 @@ import boto3
 import pytest
 
 from conftest import EXAMPLES
-from tfcli import emulator_credentials
-from workspace import copy_example
+from harness.tfcli import emulator_credentials
+from harness.workspace import copy_example
 from support.terraform_cli import run as terraform
 
 # One bad input each, as module arguments, with the message its rejection must carry.

@@ -20,8 +20,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import EXAMPLES, MODULES, tf_var_values
-from emulator import running_emulator
-from tfcli import REPO_ROOT, terraform_env
+from harness.emulator import running_emulator
+from harness.tfcli import REPO_ROOT, terraform_env
 from support.terraform_cli import run
 from test_iam_policy import DENY_SIDS, statements
 

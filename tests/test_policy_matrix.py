@@ -1,7 +1,7 @@
 """Decision matrix: the verdict IAM reaches for each request under the documents the module renders.
 
 The documents come from the plans (tests/contracts/policy_matrix.yaml names the configurations); the
-evaluation engine is principalmapper's local policy simulation (scripts/iam_eval.py), whose condition
+evaluation engine is principalmapper's local policy simulation (harness/iam_eval.py), whose condition
 operators are checked here against the IAM documentation before the matrix relies on them.
 """
 
@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-from iam_eval import (
+from harness.iam_eval import (
     ALLOWED,
     EXPLICITLY_DENIED,
     IMPLICITLY_DENIED,
@@ -25,7 +25,7 @@ from iam_eval import (
     statement_matches,
 )
 from support.planning import PlanSummary
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
 ROWS = {row["id"]: row for row in MATRIX["rows"]}

@@ -1,6 +1,6 @@
 """Every resource type, data source, argument, nested block and attribute reference the modules and examples
 use exists in the AWS provider 5.100 schema (installed here) and in the 6.x digest (provider 6.25.0, from
-`scripts/provider_schema_digest.py`), so `versions.tf` can honestly say `>= 5.80, < 7.0`."""
+`python -m scripts.provider_schema_digest`), so `versions.tf` can honestly say `>= 5.80, < 7.0`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES, MODULES
-from provider_schema_digest import from_terraform_schema, load_digest, missing_from, module_usage
-from tfcli import REPO_ROOT
+from scripts.provider_schema_digest import from_terraform_schema, load_digest, missing_from, module_usage
+from harness.tfcli import REPO_ROOT
 
 DIRECTORIES = [REPO_ROOT, *sorted(p for p in MODULES.iterdir() if p.is_dir()), *sorted(p for p in EXAMPLES.iterdir() if any(p.glob("*.tf")))]
 

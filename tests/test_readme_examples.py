@@ -9,8 +9,8 @@ import pytest
 import tftest
 
 from support.planning import PlanSummary
-from tfcli import REPO_ROOT
-from workspace import repository_source
+from harness.tfcli import REPO_ROOT
+from harness.workspace import repository_source
 
 PROVIDER = 'provider "aws" {\n  region = "eu-west-1"\n}\n'
 MODULE_READMES = sorted((REPO_ROOT / "modules").glob("*/README.md"))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from readme_tables import module_dirs, render, updated_readme
-from tfcli import REPO_ROOT
+from scripts.readme_tables import module_dirs, render, updated_readme
+from harness.tfcli import REPO_ROOT
 
 MODULE_DIRS = module_dirs()
 

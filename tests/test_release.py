@@ -9,7 +9,7 @@ from importlib.metadata import version
 import yaml
 
 from test_readme_examples import REGISTRY_SOURCE, USAGE_BLOCKS
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 VERSION = (REPO_ROOT / "VERSION").read_text().strip()
 CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text()

@@ -16,7 +16,7 @@ from typing import Any
 from conftest import EXAMPLES
 from support.layer_inputs import ACCOUNT, ALL_ON, AUTOMATIC, EXISTING_TOPIC_ARN
 from support.planning import PlanSummary
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 ALERTS = "module.sns_alerts."
 EXAMPLE_REGION = "eu-west-1"

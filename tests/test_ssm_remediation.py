@@ -12,7 +12,7 @@ from typing import Any
 from conftest import EXAMPLES
 from support.layer_inputs import ACCOUNT, AUTOMATIC
 from support.planning import PlanSummary
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 RESPOND = "module.ssm_remediation."
 COMPLETE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/approved-amis-complete-ssm-remediation"

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from conftest import EXAMPLES, MODULES
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 DIRECTORIES = [REPO_ROOT, *sorted(p for p in MODULES.iterdir() if p.is_dir()), *sorted(p for p in EXAMPLES.iterdir() if p.is_dir() and any(p.glob("*.tf")))]
 

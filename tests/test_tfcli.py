@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tfcli import AWS_PROVIDER, find_provider_mirror, terraform_env, write_cli_config
+from harness.tfcli import AWS_PROVIDER, find_provider_mirror, terraform_env, write_cli_config
 
 
 def make_mirror(root: Path) -> Path:

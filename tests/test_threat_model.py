@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from threat_model import BEGIN, END, counts, load, markdown
-from tfcli import REPO_ROOT
+from scripts.threat_model import BEGIN, END, counts, load, markdown
+from harness.tfcli import REPO_ROOT
 
 MODEL = load()
 PATHS = {path["id"]: path for path in MODEL["paths"]}
@@ -83,4 +83,4 @@ def test_what_no_layer_stops_is_said() -> None:
 def test_readme_holds_the_generated_table() -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     start, end = readme.index(BEGIN), readme.index(END) + len(END)
-    assert readme[start:end] == markdown(MODEL), "README's threat model table is stale: python scripts/threat_model.py"
+    assert readme[start:end] == markdown(MODEL), "README's threat model table is stale: python -m scripts.threat_model"

@@ -7,7 +7,7 @@ import pytest
 from conftest import EXAMPLES
 from support.layer_inputs import ALL_ON
 from support.planning import PlanSummary
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 RECORDER = {
     "aws_config_configuration_recorder": 1,

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from support.instances import CHECKED_AT, repository_file
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 CONTRACTS = sorted((Path(__file__).parent / "contracts").glob("bad_inputs*.yaml"))
 CASES = {

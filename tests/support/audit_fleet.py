@@ -11,7 +11,7 @@ from typing import Any
 
 import boto3
 
-from tfcli import emulator_credentials
+from harness.tfcli import emulator_credentials
 
 ACCOUNT_ID = "123456789012"  # the emulator's default account
 APPROVAL = {"Key": "Environment", "Value": "Prod"}

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from tfcli import REPO_ROOT, emulator_credentials, terraform_env
+from harness.tfcli import REPO_ROOT, emulator_credentials, terraform_env
 from support.terraform_cli import check as terraform
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "check-plan"

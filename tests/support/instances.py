@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 from .planning import PlanSummary, summarize
 

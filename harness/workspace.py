@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tfcli import REPO_ROOT
+from harness.tfcli import REPO_ROOT
 
 _RELATIVE_SOURCE = re.compile(r'(source\s*=\s*")(\.\.?/[^"]*)(")')
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from tfcli import CACHE_DIR
+from harness.tfcli import CACHE_DIR
 
 
 def _free_port() -> int:
