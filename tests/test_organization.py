@@ -337,8 +337,7 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
 
         # The example's module sources stay relative, as in the repository: mirror its layout.
         scratch = tmp_path_factory.mktemp("organization-apply")
-        for shared in ("modules", "policies"):
-            (scratch / shared).symlink_to(REPO_ROOT / shared, target_is_directory=True)
+        (scratch / "modules").symlink_to(REPO_ROOT / "modules", target_is_directory=True)
         workdir = scratch / "examples" / "organization"
         workdir.mkdir(parents=True)
         for tf_file in EXAMPLE.glob("*.tf"):

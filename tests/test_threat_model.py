@@ -19,7 +19,7 @@ MODEL = load()
 PATHS = {path["id"]: path for path in MODEL["paths"]}
 MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
 ROWS = {row["id"]: row for row in MATRIX["rows"]}
-TEMPLATE_SIDS = set(re.findall(r'Sid\s*=\s*"(Deny\w+)"', (REPO_ROOT / "policies" / "approved-amis.json.tftpl").read_text()))
+TEMPLATE_SIDS = set(re.findall(r'Sid\s*=\s*"(Deny\w+)"', (REPO_ROOT / "modules" / "approval-rule" / "templates" / "approved-amis.json.tftpl").read_text()))
 EXPLICITLY_DENIED = "explicitly denied"
 
 # For each IAM layer, the matrix setups that put it beside broad grants.

@@ -6,7 +6,7 @@
 ################################################################################
 
 locals {
-  policy_template = "${path.module}/../../policies/approved-amis.json.tftpl"
+  policy_template = "${path.module}/templates/approved-amis.json.tftpl"
 
   # Every EC2 action that authorizes an `image` resource to launch or replace compute, from the Service
   # Authorization Reference (tests/test_sar_coverage.py checks this list against the SAR data shipped in
@@ -25,7 +25,7 @@ locals {
   unchecked_launch_actions = ["ec2:RunScheduledInstances", "ec2:ImportInstance"]
 
   # EC2 Image Builder actions that build, import or distribute AMIs (its service-linked role tags what it
-  # distributes), and restoring a deregistered AMI with its tags: publishers only.
+  # distributes): publishers only, unless restrict_image_builder_to_publishers is false.
   image_builder_publishing_actions = [
     "imagebuilder:CreateImage",
     "imagebuilder:CreateImagePipeline",
@@ -36,7 +36,8 @@ locals {
     "imagebuilder:ImportVmImage",
     "imagebuilder:ImportDiskImage",
   ]
-  publishing_actions = concat(var.restrict_image_builder_to_publishers ? local.image_builder_publishing_actions : [], ["ec2:RestoreImageFromRecycleBin"])
+  # Restoring a deregistered AMI brings its tags back, the approval tag included: publishers only.
+  image_publishing_actions = ["ec2:RestoreImageFromRecycleBin"]
 
   # aws:PrincipalArn holds a role's ARN (with its path) for every session of the role, and a user's ARN for
   # the user, so a publisher or exempt pattern is matched by whoever can create that role or user, give it
@@ -70,17 +71,16 @@ locals {
     anytrue([for arn in local.protected_principal_arns : can(regex(":user/", arn))]) ? local.user_guard_actions : [],
   )
 
-  # The Deny statements rendered, by Sid, as the toggles decide.
-  statements = compact([
-    "DenyLaunchWithUnapprovedImage",
-    "DenyLaunchWithoutImageCheck",
-    var.deny_unpinned_launch_template_versions ? "DenyUnpinnedLaunchTemplateVersion" : "",
-    var.launch_configurations == "any" ? "" : "DenyLaunchConfigurationWithUnapprovedImage",
-    "DenyImagePublishingByNonPublishers",
-    var.protect_principal_roles && length(local.protected_principal_arns) > 0 ? "DenyChangesToPublisherAndExemptRoles" : "",
-    "DenyApprovalTagChangeOnImage",
-    "DenyDeleteAllTagsOnImage",
-  ])
+  # Who each Deny statement leaves out, as a Condition block to merge into the statement's own (empty when
+  # nobody is left out): break-glass roles from the launch denials, publishers from the publishing and tag
+  # denials, and, in the SCP only, IAM administrators from the guard of the publisher and exempt roles.
+  unless_principal = {
+    for name, arns in {
+      exempt    = var.exempt_principal_arns
+      publisher = var.ami_publisher_arns
+      iam_admin = var.iam_admin_principal_arns
+    } : name => length(arns) == 0 ? {} : { ArnNotLike = { "aws:PrincipalArn" = arns } }
+  }
 
   template_vars = {
     partition                    = var.partition
@@ -88,18 +88,23 @@ locals {
     tag_values                   = var.approval_tag_values
     ami_ids                      = var.approved_ami_ids
     ami_owners                   = var.approved_ami_owners
-    publisher_arns               = var.ami_publisher_arns
-    exempt_principal_arns        = var.exempt_principal_arns
-    iam_admin_arns               = var.iam_admin_principal_arns
+    unless_exempt                = local.unless_principal["exempt"]
+    unless_publisher             = local.unless_principal["publisher"]
+    unless_iam_admin             = local.unless_principal["iam_admin"]
     launch_resource_types        = ["instance", "volume", "network-interface", "subnet", "security-group", "key-pair", "launch-template"]
     tag_on_launch_resource_types = ["instance", "volume", "network-interface"]
     launch_actions               = local.launch_actions
     unchecked_launch_actions     = local.unchecked_launch_actions
-    launch_configuration_ami_ids = var.launch_configurations == "approved_ami_ids" ? var.approved_ami_ids : []
-    publishing_actions           = local.publishing_actions
+    image_builder_actions        = local.image_builder_publishing_actions
+    image_publishing_actions     = local.image_publishing_actions
     protected_principal_arns     = local.protected_principal_arns
     principal_guard_actions      = local.principal_guard_actions
-    statements                   = local.statements
+
+    # The toggles, as the inputs give them: the template decides what each one renders.
+    deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
+    launch_configurations                  = var.launch_configurations
+    restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
+    protect_principal_roles                = var.protect_principal_roles
   }
 
   documents = {

@@ -43,5 +43,5 @@ output "characters" {
 
 output "deny_statement_ids" {
   description = "Sids of the Deny statements every document renders, as the toggles decide."
-  value       = local.statements
+  value       = tolist([for statement in jsondecode(local.documents["scp"]).Statement : statement.Sid])
 }

@@ -1,4 +1,4 @@
-"""One verdict per AMI use, with the semantics of the module's IAM policy (policies/approved-amis.json.tftpl).
+"""One verdict per AMI use, with the semantics of the module's IAM policy (modules/approval-rule/templates/approved-amis.json.tftpl).
 
 The policy allows a launch when the image's tag `tag_key` equals one of `tag_values`, or `ec2:ImageID` is
 one of `ami_ids`, or `ec2:Owner` is one of `ami_owners`. It reads the tag as IAM reads a condition:

@@ -21,8 +21,8 @@ from harness.tfcli import REPO_ROOT
 
 from .planning import PlanSummary, summarize
 
-# What a module of this repository reads: its .tf files, the submodules it calls, the policy template.
-MODULE_TREE = ("modules", "policies", "examples")
+# What a module of this repository reads: its .tf files and the submodules it calls (with their templates).
+MODULE_TREE = ("modules", "examples")
 OUTPUT = re.compile(r'^output\s+"([^"]+)"', re.MULTILINE)
 
 
