@@ -50,7 +50,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _all_blocks(module_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
+def all_blocks(module_dir: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
     return [block for path in sorted(module_dir.glob("*.tf")) for block in _blocks(path, kind)]
 
 
@@ -97,7 +97,7 @@ def render(module_dir: Path) -> str:
     else:
         lines.append("No providers.")
 
-    modules = _all_blocks(module_dir, "module")
+    modules = all_blocks(module_dir, "module")
     lines += ["", "## Modules", ""]
     if modules:
         lines += ["| Name | Source | Version |", "| --- | --- | --- |"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
 from conftest import EXAMPLES, MODULES
+from harness.tfcli import REPO_ROOT
+from scripts.readme_tables import all_blocks
 
 MODULE = MODULES / "approval-rule"
 
@@ -126,3 +129,33 @@ def test_the_complete_example_renders_the_rule_once(plan_summary) -> None:
     assert rule_calls == ["module.approved_amis.module.approval_rule"]
     # No call repeats through count or for_each: one call is one instance.
     assert [address for address, call in calls.items() if "count_expression" in call or "for_each_expression" in call] == []
+
+
+################################################################################
+# Each shared input declared once
+################################################################################
+
+# The modules that call approval-rule and pass some of its inputs through from their own, and the inputs
+# of approval-rule each of them does not take (it computes the partition; the root renders no SCP exemption
+# for IAM administrators, since the identity policy and boundary bind only their holders).
+CALLERS = {REPO_ROOT: {"partition", "iam_admin_principal_arns"}, MODULES / "organization": {"partition"}}
+
+
+def passed_through(caller: Path) -> dict[str, str]:
+    """The caller's approval_rule arguments that are its own variable of the same name: {argument: variable}."""
+    (call,) = [body for name, body in all_blocks(caller, "module") if name == "approval_rule"]
+    return {argument: value for argument, value in call.items() if value == f"var.{argument}"}
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS), ids=lambda path: str(path.relative_to(REPO_ROOT)) or "root")
+def test_inputs_passed_through_are_declared_as_the_approval_rule_declares_them(caller: Path) -> None:
+    """Same description, type and default; the approval rule alone validates them."""
+    rule = dict(all_blocks(MODULE, "variable"))
+    declared = dict(all_blocks(caller, "variable"))
+    shared = passed_through(caller)
+    assert set(shared) == set(rule) - CALLERS[caller], "every input of the approval rule is passed through"
+    for name in shared:
+        mine = {key: declared[name].get(key) for key in ("description", "type", "default")}
+        theirs = {key: rule[name].get(key) for key in ("description", "type", "default")}
+        assert mine == theirs, f"{name} in {caller.relative_to(REPO_ROOT)}/variables.tf differs from modules/approval-rule"
+        assert "validation" not in declared[name], f"{name}: validated once, in modules/approval-rule"

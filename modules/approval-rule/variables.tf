@@ -3,7 +3,7 @@
 ################################################################################
 
 variable "approval_tag_key" {
-  description = "Tag key that marks an AMI as approved (for example Environment). Only AMI publishers may set or remove it."
+  description = "Tag key that marks an AMI as approved (for example Environment). Only ami_publisher_arns may add, change or remove it on images."
   type        = string
   default     = "Environment"
 
@@ -65,7 +65,7 @@ variable "approval_tag_values" {
 }
 
 variable "approved_ami_ids" {
-  description = "AMI IDs approved whatever their tags (for example AMIs shared from another account, whose tags this account cannot see). At most 21."
+  description = "AMI IDs approved whatever their tags (for example AMIs shared from another account, whose tags this account cannot see). At most 21; with any, an APPROVED_AMIS_BY_ID Config rule is added."
   type        = list(string)
   default     = []
 
@@ -86,7 +86,7 @@ variable "approved_ami_ids" {
 }
 
 variable "approved_ami_owners" {
-  description = "AMI owners approved whatever the tags: 12-digit account IDs, \"amazon\" or \"aws-marketplace\" (matched with ec2:Owner)."
+  description = "AMI owners approved whatever the tags: 12-digit account IDs, \"amazon\" or \"aws-marketplace\" (matched with ec2:Owner; AWS Config has no owner rule)."
   type        = list(string)
   default     = []
 
@@ -112,7 +112,7 @@ variable "partition" {
 }
 
 variable "ami_publisher_arns" {
-  description = "IAM role or user ARN patterns (wildcards allowed) that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder. Empty: nobody the policy applies to may."
+  description = "IAM role or user ARN patterns (wildcards allowed, for example \"arn:aws:iam::*:role/ami-publisher\") that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder. Empty: nobody the policies bind may."
   type        = list(string)
   default     = []
 
@@ -123,7 +123,7 @@ variable "ami_publisher_arns" {
 }
 
 variable "exempt_principal_arns" {
-  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles). The roles they name are protected like the publishers'."
+  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles, for example \"arn:aws:iam::*:role/break-glass\"). The roles they name are protected like the publishers'. Keep the list short: each entry grows every document."
   type        = list(string)
   default     = []
 
@@ -134,7 +134,7 @@ variable "exempt_principal_arns" {
 }
 
 variable "iam_admin_principal_arns" {
-  description = "IAM role or user ARN patterns that may still create, re-trust or change the policies of the publisher and exempt roles. Used by the SCP only (the identity policy and boundary bind only their holders)."
+  description = "IAM role or user ARN patterns that may still create, re-trust, pass and change the policies of the roles ami_publisher_arns and exempt_principal_arns name (for example the pipeline that deploys them, \"arn:aws:iam::*:role/iam-admin\"). Used by the SCP only: the identity policy and boundary bind only their holders. Empty: nobody the SCP binds may."
   type        = list(string)
   default     = []
 
@@ -149,13 +149,13 @@ variable "iam_admin_principal_arns" {
 ################################################################################
 
 variable "deny_unpinned_launch_template_versions" {
-  description = "Deny creating or updating an Auto Scaling group that follows $Latest or $Default of a launch template (autoscaling:LaunchTemplateVersionSpecified): a later version with another AMI would be launched by Auto Scaling's service-linked role without checking the caller. False allows it."
+  description = "Deny creating or updating Auto Scaling groups that follow $Latest or $Default of a launch template (autoscaling:LaunchTemplateVersionSpecified): a later version with another AMI would be launched by Auto Scaling's service-linked role without checking the caller. False allows them."
   type        = bool
   default     = true
 }
 
 variable "launch_configurations" {
-  description = "Which Auto Scaling launch configurations may be created (they never check ec2:RunInstances): \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
+  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
   type        = string
   default     = "approved_ami_ids"
 
@@ -166,13 +166,13 @@ variable "launch_configurations" {
 }
 
 variable "restrict_image_builder_to_publishers" {
-  description = "Allow only ami_publisher_arns to create, run, import into and distribute from EC2 Image Builder (its service-linked role tags the AMIs it distributes). False leaves Image Builder to other grants."
+  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder, whose service-linked role tags the AMIs it distributes. False leaves Image Builder to other grants."
   type        = bool
   default     = true
 }
 
 variable "protect_principal_roles" {
-  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles and users that ami_publisher_arns and exempt_principal_arns name (in the SCP, except to iam_admin_principal_arns)."
+  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles and users ami_publisher_arns and exempt_principal_arns name (in the SCP, except to iam_admin_principal_arns). False when those roles are managed by principals the policies bind."
   type        = bool
   default     = true
 }

@@ -30,67 +30,67 @@ variable "tags" {
 ################################################################################
 
 variable "approval_tag_key" {
-  description = "Tag key that marks an AMI as approved. Only ami_publisher_arns may add, change or remove it on images."
+  description = "Tag key that marks an AMI as approved (for example Environment). Only ami_publisher_arns may add, change or remove it on images."
   type        = string
   default     = "Environment"
 }
 
 variable "approval_tag_values" {
-  description = "Values of approval_tag_key that mark an AMI as approved (case-sensitive, at most 10)."
+  description = "Values of approval_tag_key that mark an AMI as approved (case-sensitive), at most 10 (the AWS Config rule's limit)."
   type        = list(string)
   default     = ["Prod"]
 }
 
 variable "approved_ami_ids" {
-  description = "AMI IDs approved whatever their tags (AMIs shared from other accounts, whose tags member accounts cannot see). At most 21; when set, an APPROVED_AMIS_BY_ID rule is added."
+  description = "AMI IDs approved whatever their tags (for example AMIs shared from another account, whose tags this account cannot see). At most 21; with any, an APPROVED_AMIS_BY_ID Config rule is added."
   type        = list(string)
   default     = []
 }
 
 variable "approved_ami_owners" {
-  description = "AMI owners approved whatever the tags: 12-digit account IDs, \"amazon\" or \"aws-marketplace\". Enforced by the SCP; AWS Config has no owner rule."
+  description = "AMI owners approved whatever the tags: 12-digit account IDs, \"amazon\" or \"aws-marketplace\" (matched with ec2:Owner; AWS Config has no owner rule)."
   type        = list(string)
   default     = []
 }
 
 variable "ami_publisher_arns" {
-  description = "IAM role or user ARN patterns (wildcards allowed, e.g. \"arn:aws:iam::*:role/ami-publisher\") that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder in every targeted account."
+  description = "IAM role or user ARN patterns (wildcards allowed, for example \"arn:aws:iam::*:role/ami-publisher\") that may add, change or remove the approval tag on AMIs and drive EC2 Image Builder. Empty: nobody the policies bind may."
   type        = list(string)
   default     = []
 }
 
 variable "exempt_principal_arns" {
-  description = "IAM role or user ARN patterns exempt from the SCP's launch denials: break-glass roles, e.g. \"arn:aws:iam::*:role/break-glass\". Keep the list short; each entry grows the SCP."
+  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles, for example \"arn:aws:iam::*:role/break-glass\"). The roles they name are protected like the publishers'. Keep the list short: each entry grows every document."
   type        = list(string)
   default     = []
 }
 
 variable "iam_admin_principal_arns" {
-  description = "IAM role or user ARN patterns that may still create, re-trust, pass and change the policies of the roles ami_publisher_arns and exempt_principal_arns name (for example the pipeline that deploys them, \"arn:aws:iam::*:role/iam-admin\"). Empty: nobody in the member accounts may."
+  description = "IAM role or user ARN patterns that may still create, re-trust, pass and change the policies of the roles ami_publisher_arns and exempt_principal_arns name (for example the pipeline that deploys them, \"arn:aws:iam::*:role/iam-admin\"). Used by the SCP only: the identity policy and boundary bind only their holders. Empty: nobody the SCP binds may."
   type        = list(string)
   default     = []
 }
 
 variable "deny_unpinned_launch_template_versions" {
-  description = "Deny creating or updating Auto Scaling groups that follow $Latest or $Default of a launch template (Auto Scaling's service-linked role, which SCPs do not bind, launches later versions unchecked). False allows them."
+  description = "Deny creating or updating Auto Scaling groups that follow $Latest or $Default of a launch template (autoscaling:LaunchTemplateVersionSpecified): a later version with another AMI would be launched by Auto Scaling's service-linked role without checking the caller. False allows them."
   type        = bool
   default     = true
 }
 
 variable "launch_configurations" {
-  description = "Which Auto Scaling launch configurations may be created: \"approved_ami_ids\" (only with an AMI in approved_ami_ids; none when it is empty), \"none\", or \"any\"."
+  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
   type        = string
   default     = "approved_ami_ids"
 }
 
 variable "restrict_image_builder_to_publishers" {
-  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder. False leaves Image Builder to other grants."
+  description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder, whose service-linked role tags the AMIs it distributes. False leaves Image Builder to other grants."
   type        = bool
   default     = true
 }
 
 variable "protect_principal_roles" {
-  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles ami_publisher_arns and exempt_principal_arns name, except to iam_admin_principal_arns."
+  description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles and users ami_publisher_arns and exempt_principal_arns name (in the SCP, except to iam_admin_principal_arns). False when those roles are managed by principals the policies bind."
   type        = bool
   default     = true
 }
