@@ -30,7 +30,7 @@ module "approval_rule" {
 module "iam_policy" {
   source = "./modules/iam-policy"
 
-  create                 = var.create
+  create                 = var.create && (var.create_iam_policy || var.create_iam_boundary_policy)
   create_policy          = var.create_iam_policy
   create_boundary_policy = var.create_iam_boundary_policy
 
