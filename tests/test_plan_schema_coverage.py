@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from approved_amis.plan import AMI_ATTRIBUTES, LAUNCH_TYPES
+from approved_amis.check_plan.resources import RESOURCE_TYPES
 from support.check_plan_support import FIXTURES
 
 # Attribute names that hold an AMI ID (or an AMI choice, like EKS's ami_type) in the aws provider.
@@ -41,18 +41,27 @@ def test_every_ami_attribute_is_walked_or_listed_as_launching_nothing(aws_resour
         for resource_type, schema in aws_resource_schemas.items()
         for path in ami_attributes(schema["block"])
     }
-    walked = {(resource_type, path) for resource_type, paths in AMI_ATTRIBUTES.items() for path in paths}
+    walked = {(row.resource_type, path) for row in RESOURCE_TYPES.values() for path in row.ami_attributes}
     missing = sorted(".".join((t, *p)) for t, p in found - walked - set(listed))
     assert not missing, f"AMI attributes check-plan neither reads nor lists as launching nothing: {missing}"
     # Nothing listed or walked that the provider does not have (a renamed attribute would hide a launch).
     assert set(listed) <= found
     assert {(t, p) for t, p in walked if p != ("instance_configuration", "image")} <= found
     assert all(reason.strip() for reason in listed.values())
-    assert set(AMI_ATTRIBUTES) <= set(LAUNCH_TYPES)
     types = {t for t, _ in found}
     print(f"{len(types)} resource types with an AMI attribute: "
-          f"{len(types & set(AMI_ATTRIBUTES))} walked, {len(types - set(AMI_ATTRIBUTES))} listed as launching nothing")
+          f"{len(types & set(RESOURCE_TYPES))} walked, {len(types - set(RESOURCE_TYPES))} listed as launching nothing")
 
 
-def test_types_that_launch_only_through_templates_exist_in_the_schema(aws_resource_schemas: dict[str, Any]) -> None:
-    assert {"aws_autoscaling_group", "aws_ec2_fleet"} <= set(aws_resource_schemas)
+def test_every_row_names_attributes_and_blocks_the_provider_has(aws_resource_schemas: dict[str, Any]) -> None:
+    """Each row's template references and located attributes exist in the type's schema: a renamed block
+    would hide a launch, or point a finding at the wrong line."""
+    for row in RESOURCE_TYPES.values():
+        schema = aws_resource_schemas[row.resource_type]["block"]
+        for reference in row.templates:
+            block = schema
+            for name in reference.path:
+                block = block["block_types"][name]["block"]
+            assert {reference.id_key, reference.name_key, "version"} <= set(block["attributes"]), (row, reference)
+        top_level = set(schema.get("attributes") or {}) | set(schema.get("block_types") or {})
+        assert set(row.located) <= top_level, row

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from approved_amis.plan import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION, planned_launches
+from approved_amis.check_plan.walker import planned_launches
+from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION
 
 
 def change(address: str, after: dict[str, Any], unknown: dict[str, Any] | None = None, module: str | None = None,

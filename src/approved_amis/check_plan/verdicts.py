@@ -1,0 +1,89 @@
+"""A verdict per planned launch: AMIs described in batches, once per region, classified as `audit` does."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from approved_amis import aws
+from approved_amis.check_plan.account import launch_region
+from approved_amis.check_plan.launches import PlannedLaunch
+from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, classify_use
+from approved_amis.fanout import map_regions
+from approved_amis.output import Finding, reason_via
+from approved_amis.rule import ApprovalRule
+
+
+@dataclass(frozen=True)
+class PlanFinding(Finding):
+    """A finding located by its plan address, and by the .tf file and line when the configuration shows them."""
+
+    file: str | None = None
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        row = super().to_dict()
+        if self.file is not None:
+            row["file"] = self.file
+            row["line"] = self.line
+        return row
+
+
+def classify_launches(
+    launches: list[PlannedLaunch], rule: ApprovalRule, session: Any, default_region: str | None
+) -> list[PlanFinding]:
+    """One finding per planned launch; AMIs described in batches, once per region, classified as `audit` does.
+
+    Each AMI is looked up in the region its provider configuration works in, as the plan shows it;
+    `default_region` (--region, AWS_REGION) only where the plan does not show it, and the reason says so.
+    """
+    by_region: dict[str, set[str]] = defaultdict(set)
+    for launch in launches:
+        if launch.ami_id is not None and launch.kind == AMI:
+            by_region[launch_region(launch, default_region)].add(launch.ami_id)
+    classifiers: dict[str, Classifier] = {}
+    if by_region:
+        if "" in by_region:
+            raise aws.UsageError("the plan does not show the provider's region: give --region or set AWS_REGION")
+        account = aws.account_id(session, next(iter(by_region)))
+        for region in by_region:
+            classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, f" (searched {region})")
+
+        def describe(region: str) -> None:
+            try:
+                classifiers[region](sorted(by_region[region]))
+            except (ClientError, BotoCoreError) as error:
+                raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
+
+        map_regions(describe, by_region)
+    return [_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region) for launch in launches]
+
+
+def _verdict(
+    launch: PlannedLaunch, rule: ApprovalRule, classifiers: dict[str, Classifier], default_region: str | None
+) -> Classification:
+    classifier = classifiers.get(launch_region(launch, default_region))
+    verdicts = classifier.verdicts if classifier is not None else {}
+    verdict = classify_use(launch.kind, launch.ami_id, rule, verdicts, launch.unknown_reason or "AMI not known from the plan")
+    if launch.kind == FLOATING_VERSION and launch.unknown_reason:
+        return Classification(verdict.verdict, launch.unknown_reason)
+    return verdict
+
+
+def _finding(launch: PlannedLaunch, verdict: Classification, default_region: str | None) -> PlanFinding:
+    reason = reason_via(verdict.reason, launch.via)
+    if launch.region is None and default_region and launch.kind == AMI and launch.ami_id is not None:
+        reason += f" [region {default_region} from --region/AWS_REGION: the plan does not show its provider's region]"
+    return PlanFinding(
+        resource_type=launch.resource_type,
+        ami_id=launch.ami_id,
+        verdict=verdict.verdict,
+        reason=reason,
+        address=launch.address,
+        file=launch.location.path if launch.location else None,
+        line=launch.location.line if launch.location else None,
+        kind=launch.kind,
+    )
