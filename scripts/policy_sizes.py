@@ -1,7 +1,7 @@
 """Print the size of every document the approval rule renders for a large input, as AWS counts it.
 
 The input is tests/fixtures/realistic-input (3 approval tag values, 21 and then 10 AMI IDs, 3 owners,
-3 publishers, 2 exempt principals, 1 IAM administrator); IAM counts a managed policy without whitespace (limit 6,144),
+3 publishers, 2 exempt principals, 1 IAM administrator, 2 AMI parameter paths); IAM counts a managed policy without whitespace (limit 6,144),
 Organizations counts an SCP with it (limit 5,120), AWS Config allows 1,024 characters of input_parameters.
 
     python -m scripts.policy_sizes
@@ -19,7 +19,8 @@ from harness.tfcli import REPO_ROOT, terraform_env
 from harness.workspace import copy_example
 
 FIXTURE = REPO_ROOT / "tests" / "fixtures" / "realistic-input"
-LIMITS = {"policy": 6144, "boundary": 6144, "scp": 5120}
+LIMITS = {"policy": 6144, "boundary": 6144}
+SCP_LIMIT = 5120
 CONFIG_RULE_LIMIT = 1024
 
 
@@ -40,11 +41,14 @@ def main() -> int:
             outputs = planned_outputs(directory, ami_id_count)
             print(f"with {ami_id_count} AMI IDs:")
             for name, limit in LIMITS.items():
-                print(f"  {name}: {outputs['characters'][name]} characters of {limit}")
+                size = outputs["characters"][name]
+                print(f"  {name}: {size} characters of {limit} (margin {limit - size})")
+            for part, size in outputs["characters"]["scp"].items():
+                print(f"  scp {part}: {size} characters of {SCP_LIMIT} (margin {SCP_LIMIT - size})")
             for name, parameters in outputs["config_rule_parameters"].items():
                 print(f"  config rule {name}: {len(parameters)} characters of {CONFIG_RULE_LIMIT}")
-            statements = [s["Sid"] for s in json.loads(outputs["scp_policy_json"])["Statement"]]
-            print(f"  statements in the SCP: {len(statements)}")
+            for part, document in outputs["scp_policy_jsons"].items():
+                print(f"  statements in the {part} SCP: {len(json.loads(document)['Statement'])}")
     return 0
 
 

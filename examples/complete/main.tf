@@ -39,7 +39,7 @@ module "approved_amis" {
   approval_tag_key    = "Environment"
   approval_tag_values = ["Prod", "Production"]
   approved_ami_ids    = ["ami-0123456789abcdef0"]
-  approved_ami_owners = ["137112412989"]
+  approved_ami_owners = ["amazon"] # Amazon's images: IAM sees ec2:Owner = amazon, not Amazon's account ID
   ami_publisher_arns  = ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
 
   create_iam_boundary_policy = true
