@@ -41,6 +41,8 @@ module "approved_amis" {
   approved_ami_ids    = ["ami-0123456789abcdef0"]
   approved_ami_owners = ["amazon"] # Amazon's images: IAM sees ec2:Owner = amazon, not Amazon's account ID
   ami_publisher_arns  = ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
+  # Launch configurations only with the AMI IDs above (accounts created since 2024-10-01 have none at all).
+  launch_configurations = "approved_ami_ids"
 
   create_iam_boundary_policy = true
   iam_attach_to_role_names   = [aws_iam_role.deployer.name]
