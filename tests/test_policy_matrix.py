@@ -291,6 +291,15 @@ OPERATOR_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
     "Bool/false-and-false": ({"Bool": {VERSION: "false"}}, {VERSION: "false"}, True),
     "Bool/false-and-true": ({"Bool": {VERSION: "false"}}, {VERSION: "true"}, False),
     "Bool/absent": ({"Bool": {VERSION: "false"}}, {}, False),
+    # BoolIfExists "false": true when the key is false or absent (so an undocumented key fails closed).
+    "BoolIfExists/false-and-false": ({"BoolIfExists": {VERSION: "false"}}, {VERSION: "false"}, True),
+    "BoolIfExists/false-and-true": ({"BoolIfExists": {VERSION: "false"}}, {VERSION: "true"}, False),
+    "BoolIfExists/absent": ({"BoolIfExists": {VERSION: "false"}}, {}, True),
+    # Null "false": true only when the key is present; several keys in one Null block are ANDed.
+    "Null-false/present": ({"Null": {"autoscaling:InstanceTypes": "false"}}, {"autoscaling:InstanceTypes": ["m5.large"]}, True),
+    "Null-false/absent": ({"Null": {"autoscaling:InstanceTypes": "false"}}, {}, False),
+    "Null/both-keys-absent": ({"Null": {VERSION: "true", "autoscaling:LaunchConfigurationName": "true"}}, {}, True),
+    "Null/one-key-present": ({"Null": {VERSION: "true", "autoscaling:LaunchConfigurationName": "true"}}, {VERSION: "true"}, False),
     # StringNotEquals on autoscaling:ImageId: a launch configuration's AMI, matched exactly.
     "StringNotEquals/image-id-listed": ({"StringNotEquals": {"autoscaling:ImageId": ["ami-1"]}}, {"autoscaling:ImageId": "ami-1"}, False),
     "StringNotEquals/image-id-other": ({"StringNotEquals": {"autoscaling:ImageId": ["ami-1"]}}, {"autoscaling:ImageId": "ami-2"}, True),
