@@ -124,8 +124,9 @@ def main() -> int:
             print(json.dumps(outputs["approval_rule"]["value"], indent=2))
             heading(f"IAM policy {outputs['policy_arn']['value']}")
             describe_policy(json.loads(outputs["policy_json"]["value"]))
-            heading("SCP-ready document (deny statements only)")
-            describe_policy(json.loads(outputs["scp_policy_json"]["value"]))
+            for part, document in outputs["scp_policy_jsons"]["value"].items():
+                heading(f"SCP-ready document, {part} (deny statements only)")
+                describe_policy(json.loads(document))
             heading(f"Workloads launched in {REGION}")
             images = launch_workloads(url)
             heading("Prevent: the applied policy, evaluated for these AMIs")

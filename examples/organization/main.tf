@@ -26,6 +26,8 @@ module "approved_amis_organization" {
   approved_ami_owners   = ["amazon"]
   ami_publisher_arns    = ["arn:aws:iam::*:role/ami-publisher"]
   exempt_principal_arns = ["arn:aws:iam::*:role/break-glass"]
+  # Launch templates may take their image from these publisher-owned SSM parameters (resolve:ssm:).
+  ami_parameter_paths = ["/golden-ami/*"]
 
   # The only principals in member accounts that may create or change the publisher and break-glass roles.
   iam_admin_principal_arns = ["arn:aws:iam::*:role/iam-admin"]
