@@ -82,8 +82,8 @@ def test_a_template_reaching_the_module_through_its_inputs_is_a_candidate() -> N
 
 def test_an_override_with_its_own_template_is_a_launch_of_its_own() -> None:
     group = change("aws_autoscaling_group.g", {"mixed_instances_policy": [{"launch_template": [{
-        "launch_template_specification": [{"version": "7"}],
-        "override": [{"instance_type": "t3.large"}, {"instance_type": "m5.large", "launch_template_specification": [{"version": "3"}]}],
+        "launch_template_specification": [{"version": "1"}],
+        "override": [{"instance_type": "t3.large"}, {"instance_type": "m5.large", "launch_template_specification": [{"version": "1"}]}],
     }]}]}, {"mixed_instances_policy": [{"launch_template": [{
         "launch_template_specification": [{"launch_template_id": True}],
         "override": [{"launch_template_specification": True}, {"launch_template_specification": [{"launch_template_id": True}]}],
@@ -91,10 +91,10 @@ def test_an_override_with_its_own_template_is_a_launch_of_its_own() -> None:
     configuration = {"root_module": {"resources": [{
         "address": "aws_autoscaling_group.g",
         "expressions": {"mixed_instances_policy": [{"launch_template": [{
-            "launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.main.id"]}, "version": {"constant_value": "7"}}],
+            "launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.main.id"]}, "version": {"constant_value": "1"}}],
             "override": [
                 {"instance_type": {"constant_value": "t3.large"}},
-                {"launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.dev.id"]}, "version": {"constant_value": "3"}}]},
+                {"launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.dev.id"]}, "version": {"constant_value": "1"}}]},
             ],
         }]}]},
     }]}}

@@ -29,13 +29,36 @@ MAX_DEPTH = 16  # module variables and outputs followed at most this deep
 
 
 @dataclass(frozen=True)
+class Versions:
+    """What the plan shows of a launch template's versions once it is applied.
+
+    `state` is `created` (the plan creates the template: version 1 is its only version), `updated` (the
+    plan adds a version, which becomes the latest; the default moves only with `update_default_version`),
+    or `current` (a template the plan leaves as it is, or reads through a data source: the image shown is
+    the latest version's, as the provider reads it).
+    """
+
+    state: str
+    template_id: str | None
+    latest: int | None
+    default: int | None
+    previous_latest: int | None = None  # updated: the latest version before apply
+    previous_image: str | None = None  # updated: the image of that version
+    becomes_default: bool = False  # updated: the new version becomes the default
+
+
+@dataclass(frozen=True)
 class Template:
-    """A launch template or configuration a launch leads to, planned or read: its AMI, or why it is unknown."""
+    """A launch template or configuration a launch leads to, planned or read: its AMI, or why it is unknown.
+    `image_id` is the latest version's; `versions` (launch templates) says which versions exist."""
 
     address: str
     resource_type: str
     image_id: str | None
     unknown_reason: str | None
+    versions: Versions | None = None
+    index: str = ""  # the instance key of a planned template (`["a"]`, `[0]`)
+    module: ModulePath = ()
 
 
 class PlanIndex:
@@ -94,15 +117,21 @@ class PlanIndex:
         unknown = change.get("after_unknown") or {}
         image = after.get("image_id")
         address = str(rc["address"])
+        module = parse_module_address(rc.get("module_address"))
+        extra = {"versions": _planned_versions(rc), "index": index_text(rc.get("index")), "module": module}
         if isinstance(image, str) and image:
             if image.startswith(SSM_PREFIX):
-                return Template(address, str(rc["type"]), None, ssm_reason(image))
-            return Template(address, str(rc["type"]), image, None)
-        module = parse_module_address(rc.get("module_address"))
+                return Template(address, str(rc["type"]), None, ssm_reason(image), **extra)
+            return Template(address, str(rc["type"]), image, None, **extra)
         expression = self.expressions(rc, module).get("image_id")
         if is_unknown(unknown.get("image_id")) or rc.get("mode") == "data":
-            return Template(address, str(rc["type"]), None, self.unknown_reason("image_id", True, expression, module))
-        return Template(address, str(rc["type"]), None, None)
+            reason = self.unknown_reason("image_id", True, expression, module)
+            return Template(address, str(rc["type"]), None, reason, **{**extra, "versions": None})
+        return Template(address, str(rc["type"]), None, None, **extra)
+
+    def version_origins(self, expression: Any, module: ModulePath) -> list[str]:
+        """What a version expression comes from, module variables followed to their source."""
+        return self._origins(most_specific(references(expression)), module, depth=0)
 
     def resolve(
         self, resource_type: str, identifier: str | None, name: str | None, found: list[str], module: ModulePath
@@ -118,7 +147,7 @@ class PlanIndex:
                 if data.get("type") == resource_type:
                     values = data.get("values") or {}
                     if (identifier and values.get("id") == identifier) or (name and values.get("name") == name):
-                        return [Template(str(data["address"]), resource_type, values.get("image_id"), None)]
+                        return [_read_template(data, resource_type)]
         seen: dict[str, Template] = {}
         for target in self._follow(found, module, resource_type, depth=0):
             seen.setdefault(target.address, target)
@@ -181,5 +210,47 @@ class PlanIndex:
         for data in self.data_sources:
             if data.get("type") == resource_type and data.get("name") == name:
                 if matches_module(parse_module_address(data.get("module_address")), module):
-                    values = data.get("values") or {}
-                    yield Template(str(data["address"]), resource_type, values.get("image_id"), None)
+                    yield _read_template(data, resource_type)
+
+
+def _number(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _read_template(data: Mapping[str, Any], resource_type: str) -> Template:
+    """A template read by a `data` source during plan: the provider reports its latest version's image."""
+    values = data.get("values") or {}
+    image = values.get("image_id") or None
+    reason = ssm_reason(image) if isinstance(image, str) and image.startswith(SSM_PREFIX) else None
+    versions = None
+    if resource_type == "aws_launch_template":
+        identifier = values.get("id") if str(values.get("id") or "").startswith("lt-") else None
+        versions = Versions("current", identifier, _number(values.get("latest_version")), _number(values.get("default_version")))
+    return Template(str(data["address"]), resource_type, None if reason else image, reason, versions,
+                    module=parse_module_address(data.get("module_address")))
+
+
+def _planned_versions(rc: Mapping[str, Any]) -> Versions | None:
+    """The versions a planned launch template will have, from its change."""
+    if rc.get("type") != "aws_launch_template" or rc.get("mode") != "managed":
+        return None
+    change = rc.get("change") or {}
+    actions = change.get("actions") or []
+    after = change.get("after") or {}
+    before = change.get("before") or {}
+    identifier = after.get("id") if str(after.get("id") or "").startswith("lt-") else None
+    if "create" in actions:
+        return Versions("created", None, 1, 1)
+    if "update" in actions:
+        unknown = change.get("after_unknown") or {}
+        previous_latest = _number(before.get("latest_version"))
+        previous_default = _number(before.get("default_version"))
+        becomes_default = bool(after.get("update_default_version")) or is_unknown(unknown.get("default_version"))
+        default = None if becomes_default else _number(after.get("default_version"))
+        previous_image = before.get("image_id") if isinstance(before.get("image_id"), str) else None
+        # The new version's number is not shown: numbers of deleted versions are not reused.
+        return Versions(
+            "updated", identifier, None, default,
+            previous_latest, previous_image or None, becomes_default,
+        )
+    return Versions("current", identifier, _number(after.get("latest_version")), _number(after.get("default_version")))
