@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+
+from approved_amis.check_plan.resources import RESOURCE_TYPES
 from approved_amis.check_plan.walker import planned_launches
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION
 
@@ -230,3 +235,104 @@ def test_an_eks_node_group_launches_its_templates_image_or_the_aws_managed_one()
     )
     groups = sorted((a, k, ami) for a, k, ami in launches(document) if "eks" in a)
     assert groups == [("aws_eks_node_group.bare", AWS_MANAGED, None), ("aws_eks_node_group.custom", AMI, "ami-aaaaaaaaaaaaaaaaa")]
+
+
+################################################################################
+# Template versions: which image each launch type takes, per version form (fixtures/check-plan/versions.yaml)
+################################################################################
+
+VERSIONS = yaml.safe_load((Path(__file__).parent / "fixtures" / "check-plan" / "versions.yaml").read_text())
+TEMPLATE_ID = "lt-0123456789abcdef0"
+LATEST_AMI, OLDER_AMI = "ami-11111111111111111", "ami-00000000000000000"
+TEMPLATE_PATHS = [
+    (row.resource_type, reference)
+    for row in RESOURCE_TYPES.values()
+    for reference in row.templates
+]
+
+
+def template_source(source: str) -> tuple[dict[str, Any], str, bool]:
+    """(plan parts, the template's address as a reference, whether its ID is known) for a template source."""
+    data_values = {"id": TEMPLATE_ID, "name": "t", "image_id": LATEST_AMI, "latest_version": 3,
+                   "default_version": 3 if source == "data_same" else 2}
+    if source.startswith("data"):
+        prior = [{"address": "data.aws_launch_template.t", "mode": "data", "type": "aws_launch_template", "name": "t",
+                  "values": data_values}]
+        return {"prior": prior, "changes": []}, "data.aws_launch_template.t", True
+    if source == "created":
+        rc = change("aws_launch_template.t", {"image_id": LATEST_AMI}, {"id": True, "latest_version": True,
+                                                                        "default_version": True})
+        return {"prior": [], "changes": [rc]}, "aws_launch_template.t", False
+    before = {"id": TEMPLATE_ID, "image_id": OLDER_AMI, "latest_version": 2, "default_version": 2}
+    if source == "unchanged":
+        after = {**before, "image_id": LATEST_AMI, "latest_version": 3}
+        rc = change("aws_launch_template.t", after, actions=("no-op",))
+        rc["change"]["before"] = after
+        return {"prior": [], "changes": [rc]}, "aws_launch_template.t", True
+    moves = source == "updated_default"
+    after = {"id": TEMPLATE_ID, "image_id": LATEST_AMI, "update_default_version": moves}
+    after |= {} if moves else {"default_version": 2}
+    rc = change("aws_launch_template.t", after, {"latest_version": True, "default_version": moves}, actions=("update",))
+    rc["change"]["before"] = before
+    return {"prior": [], "changes": [rc]}, "aws_launch_template.t", True
+
+
+def nest(path: tuple[str, ...], leaf: Any) -> Any:
+    for name in reversed(path):
+        leaf = {name: [leaf]}
+    return leaf
+
+
+def version_plan(resource_type: str, reference: Any, source: str, form: str) -> dict[str, Any]:
+    parts, address, id_known = template_source(source)
+    spec: dict[str, Any] = {reference.id_key: TEMPLATE_ID} if id_known else {}
+    spec_unknown: dict[str, Any] = {} if id_known else {reference.id_key: True}
+    spec_expression: dict[str, Any] = {reference.id_key: {"references": [f"{address}.id", address]}}
+    if form in ("absent", "unknown", "latest_version"):
+        spec_unknown["version"] = True
+        if form == "unknown":
+            spec_expression["version"] = {"references": ["var.version"]}
+        if form == "latest_version":
+            spec_expression["version"] = {"references": [f"{address}.latest_version", address]}
+    else:
+        spec["version"] = form
+        spec_expression["version"] = {"constant_value": form}
+    extra = {"compute_resources": [{"type": "EC2"}]} if resource_type == "aws_batch_compute_environment" else {}
+    after = nest(reference.path, spec)
+    if extra:
+        after["compute_resources"][0]["type"] = "EC2"
+    launch = change(f"{resource_type}.l", after, nest(reference.path, spec_unknown))
+    configuration = {"root_module": {"resources": [
+        {"address": f"{resource_type}.l", "mode": "managed", "type": resource_type, "name": "l",
+         "expressions": nest(reference.path, spec_expression)},
+    ]}}
+    return plan(*parts["changes"], launch, configuration=configuration, prior=parts["prior"])
+
+
+def taken(found: list[Any]) -> list[str]:
+    out = []
+    for launch in found:
+        if launch.kind == FLOATING_VERSION:
+            out.append("floating")
+        elif launch.external is not None and launch.ami_id is None:
+            assert launch.external.identifier == TEMPLATE_ID
+            out.append(f"read:{launch.external.version}")
+        elif launch.kind == AMI:
+            out.append(launch.ami_id or "unknown")
+    return sorted(out)
+
+
+@pytest.mark.parametrize("resource_type, reference", TEMPLATE_PATHS,
+                         ids=[f"{t}:{'.'.join(r.path)}" for t, r in TEMPLATE_PATHS])
+@pytest.mark.parametrize("source", sorted(VERSIONS["templates"]))
+def test_a_launch_takes_the_template_version_it_names(resource_type: str, reference: Any, source: str) -> None:
+    for form, expected in VERSIONS["templates"][source].items():
+        document = version_plan(resource_type, reference, source, str(form))
+        found = [f for f in planned_launches(document).launches if f.address == f"{resource_type}.l"]
+        wanted = list(expected) if isinstance(expected, list) else [expected]
+        if str(form) in VERSIONS["floating"].get(resource_type, []):
+            wanted.append("floating")
+        assert taken(found) == sorted(wanted), (source, form, [(f.kind, f.ami_id, f.unknown_reason, f.via) for f in found])
+        if "unknown" in wanted:
+            (unknown,) = [f for f in found if f.kind == AMI and f.ami_id is None and f.external is None]
+            assert "does not exist" in (unknown.unknown_reason or "") or "latest version only" in (unknown.unknown_reason or "")

@@ -107,8 +107,8 @@ def resolve(template: Template, form: VersionForm, absent: str | None) -> list[R
     if form.form == "unknown":
         default = resolve(template, VersionForm(DEFAULT), absent)
         note = "its version is known only after apply: it launches the latest or the default version"
-        taken = [latest, *default]
-        return [Resolution(r.image_id, r.reason, f"{r.version}; {note}", r.read_version) for r in dict.fromkeys(taken)]
+        taken = {(r.image_id, r.reason, r.read_version): r for r in (latest, *default)}
+        return [Resolution(image, reason, f"{label}; {note}", read) for image, reason, read in taken]
     if form.form == DEFAULT:
         if versions.state == "updated":
             if versions.becomes_default:
