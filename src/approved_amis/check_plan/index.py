@@ -134,9 +134,12 @@ class PlanIndex:
         return self._origins(most_specific(references(expression)), module, depth=0)
 
     def resolve(
-        self, resource_type: str, identifier: str | None, name: str | None, found: list[str], module: ModulePath
+        self, resource_type: str, identifier: str | None, name: str | None, found: list[str], module: ModulePath,
+        key: str | None = None,
     ) -> list[Template]:
-        """The templates (or launch configurations) a reference names: by known ID or name, else by references."""
+        """The templates (or launch configurations) a reference names: by known ID or name, else by references.
+        `key`: the launching resource's instance key, when its reference indexes the template by `each.key` or
+        `count.index` (the plan drops such an index from the reference)."""
         candidates = [rc for rc in self.changes if rc.get("type") == resource_type]
         if identifier or name:
             for rc in candidates:
@@ -149,13 +152,15 @@ class PlanIndex:
                     if (identifier and values.get("id") == identifier) or (name and values.get("name") == name):
                         return [_read_template(data, resource_type)]
         seen: dict[str, Template] = {}
-        for target in self._follow(found, module, resource_type, depth=0):
+        for target in self._follow(found, module, resource_type, depth=0, key=key_of(found, key)):
             seen.setdefault(target.address, target)
         return list(seen.values())
 
-    def candidates(self, module: ModulePath) -> list[Template]:
+    def candidates(self, module: ModulePath, key: str | None = None) -> list[Template]:
         """Templates a link the plan does not show can lead to: those planned in the same module instance,
-        and those reachable from the inputs of every module call above it."""
+        and those reachable from the inputs of every module call above it. With `key` (the launching
+        resource's instance key), a template of the same module instance under the same key is taken alone:
+        resources of one `for_each` or `count` go together by key."""
         found: dict[str, Template] = {}
         for rc in self.changes:
             if (
@@ -164,15 +169,21 @@ class PlanIndex:
                 and matches_module(parse_module_address(rc.get("module_address")), module)
             ):
                 found.setdefault(str(rc["address"]), self.template_of(rc))
+        same_key = [t for t in found.values() if key and t.index == key]
+        if same_key:
+            return same_key
         for depth in range(len(module), 0, -1):
             names = [name for name, _ in module[:depth]]
             call = self.config.call(names) or {}
             inputs = [r for e in (call.get("expressions") or {}).values() for r in references(e)]
-            for target in self._follow(inputs, module[: depth - 1], "aws_launch_template", depth=0):
+            hint = key_of(inputs, module[depth - 1][1])
+            for target in self._follow(inputs, module[: depth - 1], "aws_launch_template", depth=0, key=hint):
                 found.setdefault(target.address, target)
         return list(found.values())
 
-    def _follow(self, found: list[str], module: ModulePath, resource_type: str, depth: int) -> Iterator[Template]:
+    def _follow(
+        self, found: list[str], module: ModulePath, resource_type: str, depth: int, key: str | None = None
+    ) -> Iterator[Template]:
         if depth > MAX_DEPTH:
             return
         names = [name for name, _ in module]
@@ -180,27 +191,30 @@ class PlanIndex:
             parts = reference.split(".")
             if parts[0] == "var" and len(parts) >= 2 and module:
                 call = self.config.call(names) or {}
-                expression = (call.get("expressions") or {}).get(parts[1])
-                yield from self._follow(references(expression), module[:-1], resource_type, depth + 1)
+                parent = references((call.get("expressions") or {}).get(parts[1]))
+                # `each.key` in a module call is the key of the module instance.
+                yield from self._follow(parent, module[:-1], resource_type, depth + 1, key_of(parent, module[-1][1]))
             elif parts[0] == "module" and len(parts) >= 3:
-                call_name, key = split_index(parts[1])
+                call_name, index = split_index(parts[1])
                 child = self.config.module([*names, call_name]) or {}
                 output = (child.get("outputs") or {}).get(parts[2]) or {}
-                child_path = (*module, (call_name, key or ANY_KEY))
+                child_path = (*module, (call_name, index or ANY_KEY))
                 yield from self._follow(references(output.get("expression")), child_path, resource_type, depth + 1)
             elif parts[0] == "data" and len(parts) >= 3 and parts[1] == resource_type:
                 yield from self._data_templates(module, parts[1], parts[2])
             elif len(parts) >= 2 and split_index(parts[0])[0] == resource_type:
                 resource_name, index = split_index(parts[1])
-                for rc in self.changes:
-                    if (
-                        rc.get("mode") == "managed"
-                        and rc.get("type") == resource_type
-                        and rc.get("name") == resource_name
-                        and matches_module(parse_module_address(rc.get("module_address")), module)
-                        and (not index or index_text(rc.get("index")) == index)
-                    ):
-                        yield self.template_of(rc)
+                matching = [
+                    rc for rc in self.changes
+                    if rc.get("mode") == "managed"
+                    and rc.get("type") == resource_type
+                    and rc.get("name") == resource_name
+                    and matches_module(parse_module_address(rc.get("module_address")), module)
+                    and (not index or index_text(rc.get("index")) == index)
+                ]
+                by_key = [rc for rc in matching if not index and key and index_text(rc.get("index")) == key]
+                for rc in by_key or matching:
+                    yield self.template_of(rc)
 
     def _data_templates(self, module: ModulePath, resource_type: str, name: str) -> Iterator[Template]:
         for rc in self.changes:
@@ -254,3 +268,16 @@ def _planned_versions(rc: Mapping[str, Any]) -> Versions | None:
             previous_latest, previous_image or None, becomes_default,
         )
     return Versions("current", identifier, _number(after.get("latest_version")), _number(after.get("default_version")))
+
+
+KEY_REFERENCES = ("each.key", "count.index")
+
+
+def key_of(found: list[str], key: str | None) -> str | None:
+    """`key` when the references index something by the instance's own key (`[each.key]`, `[count.index]`):
+    besides those, they name one resource only (and its attributes), so the key can only be its index."""
+    if not key or not any(r in KEY_REFERENCES for r in found):
+        return None
+    named = {".".join(r.split(".")[:2]) if not r.startswith(("data.", "module.")) else ".".join(r.split(".")[:3])
+             for r in found if r not in KEY_REFERENCES}
+    return key if len(named) == 1 else None

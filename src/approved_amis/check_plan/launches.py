@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from approved_amis.check_plan.document import Location, ModulePath
 from approved_amis.check_plan.index import PlanIndex, Template
-from approved_amis.check_plan.values import SSM_PREFIX, Blocks, is_unknown, nested, references, ssm_reason
+from approved_amis.check_plan.values import SSM_PREFIX, Blocks, index_text, is_unknown, nested, references, ssm_reason
 from approved_amis.check_plan.versions import Resolution, VersionForm, resolve, version_form
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION
 
@@ -164,8 +164,13 @@ class LaunchContext:
 
     # -- launch templates and configurations ---------------------------------------------------------
 
+    @property
+    def key(self) -> str:
+        """The instance key of this resource (`["a"]`, `[0]`), empty without count or for_each."""
+        return index_text(self.rc.get("index"))
+
     def resolve(self, resource_type: str, identifier: str | None, name: str | None, found: list[str]) -> list[Template]:
-        return self.index.resolve(resource_type, identifier, name, found, self.module)
+        return self.index.resolve(resource_type, identifier, name, found, self.module, self.key or None)
 
     def via_templates(self, managed: str | None = None) -> Iterator[PlannedLaunch]:
         """A launch per launch template the resource's template references name; with `managed`, a
@@ -185,12 +190,17 @@ class LaunchContext:
                 form = version_form(spec, spec_unknown, expression, origins)
                 external = ExternalTemplate("launch template", template_id, name, version) if template_id or name else None
                 candidates = ""
-                if not targets and not (template_id or name) and not found:
-                    targets = self.index.candidates(self.module)
-                    if len(targets) > 1:
-                        candidates = f"one of {len(targets)} candidates: {block} is a dynamic block the plan does not link"
+                # Locals and iteration values are not in the plan's configuration: a link through them alone
+                # is followed as a dynamic block is.
+                unlinked = all(r.split(".")[0] in ("local", "each", "count") for r in found)
+                if not targets and not (template_id or name) and unlinked:
+                    targets = self.index.candidates(self.module, self.key or None)
+                    if len(targets) == 1 and self.key and targets[0].index == self.key:
+                        candidates = f"the template of the same key {self.key}: {block} is {_unlinked(found)}"
+                    elif len(targets) > 1:
+                        candidates = f"one of {len(targets)} candidates: {block} is {_unlinked(found)}"
                     elif targets:
-                        candidates = f"the only candidate: {block} is a dynamic block the plan does not link"
+                        candidates = f"the only candidate: {block} is {_unlinked(found)}"
                 if self._follows_versions() and form.form in ("$Latest", "$Default", "absent"):
                     version_text = version or (
                         "no version, which the API requires" if self.row.absent_version is None
@@ -243,6 +253,12 @@ class LaunchContext:
                         continue
                     reason = f"{target.address} sets no image_id"
                 yield self.launch(resolution.image_id, reason, via)
+
+
+def _unlinked(found: list[str]) -> str:
+    if found:
+        return f"set from {', '.join(found)}, which the plan does not show"
+    return "a dynamic block the plan does not link"
 
 
 def _floating_reason(followed: str, version: str, launched_by: str) -> str:
