@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -336,3 +337,97 @@ def test_a_launch_takes_the_template_version_it_names(resource_type: str, refere
         if "unknown" in wanted:
             (unknown,) = [f for f in found if f.kind == AMI and f.ami_id is None and f.external is None]
             assert "does not exist" in (unknown.unknown_reason or "") or "latest version only" in (unknown.unknown_reason or "")
+
+
+################################################################################
+# for_each and count: a launch takes the template of its own key
+################################################################################
+
+
+def keyed(address: str, key: Any, after: dict[str, Any], unknown: dict[str, Any] | None = None,
+          module: str | None = None) -> dict[str, Any]:
+    rc = change(address, after, unknown, module)
+    rc["address"] = f"{rc['address']}[{json.dumps(key)}]"
+    rc["index"] = key
+    return rc
+
+
+def keyed_templates(module: str | None = None) -> list[dict[str, Any]]:
+    return [keyed("aws_launch_template.node", "golden", {"image_id": "ami-aaaaaaaaaaaaaaaaa"}, {"id": True}, module),
+            keyed("aws_launch_template.node", "dev", {"image_id": "ami-ddddddddddddddddd"}, {"id": True}, module)]
+
+
+def group_amis(document: dict[str, Any], resource_type: str = "aws_autoscaling_group") -> dict[str, list[str | None]]:
+    found: dict[str, list[str | None]] = {}
+    for launch in planned_launches(document).launches:
+        if launch.resource_type == resource_type and launch.kind == AMI:
+            found.setdefault(launch.address, []).append(launch.ami_id)
+    return {address: sorted(amis, key=str) for address, amis in found.items()}
+
+
+def test_a_group_indexing_its_template_by_each_key_takes_that_key_only() -> None:
+    """`aws_launch_template.node[each.key].id`: the plan's references drop the index; the key says it."""
+    expression = {"launch_template": [{"id": {"references": ["aws_launch_template.node", "each.key"]},
+                                       "version": {"references": ["aws_launch_template.node", "each.key"]}}]}
+    configuration = {"root_module": {"resources": [{"address": "aws_autoscaling_group.node", "expressions": expression}]}}
+    groups = [keyed("aws_autoscaling_group.node", key, {"launch_template": [{}]},
+                    {"launch_template": [{"id": True, "version": True}]}) for key in ("golden", "dev")]
+    document = plan(*keyed_templates(), *groups, configuration=configuration)
+    assert group_amis(document) == {'aws_autoscaling_group.node["golden"]': ["ami-aaaaaaaaaaaaaaaaa"],
+                                    'aws_autoscaling_group.node["dev"]': ["ami-ddddddddddddddddd"]}
+
+
+def test_a_key_through_another_value_falls_back_to_every_candidate() -> None:
+    """`aws_launch_template.node[each.value.template]`: the key does not say which; both are candidates."""
+    expression = {"launch_template": [{"id": {"references": ["aws_launch_template.node", "each.value.template", "each.value"]}}]}
+    configuration = {"root_module": {"resources": [{"address": "aws_autoscaling_group.node", "expressions": expression}]}}
+    groups = [keyed("aws_autoscaling_group.node", "golden", {"launch_template": [{"version": "1"}]},
+                    {"launch_template": [{"id": True}]})]
+    document = plan(*keyed_templates(), *groups, configuration=configuration)
+    assert group_amis(document) == {'aws_autoscaling_group.node["golden"]': ["ami-aaaaaaaaaaaaaaaaa", "ami-ddddddddddddddddd"]}
+
+
+def test_a_dynamic_block_under_for_each_takes_the_template_of_the_same_key() -> None:
+    """The EKS v17 node-group shape: `dynamic "launch_template"` with `aws_launch_template.workers[each.key].id`,
+    one template without an image (EKS-optimized) and one with a custom image."""
+    templates = [keyed("aws_launch_template.node", "golden", {"image_id": "ami-aaaaaaaaaaaaaaaaa"}, {"id": True}),
+                 keyed("aws_launch_template.node", "managed", {}, {"id": True})]
+    groups = [keyed("aws_eks_node_group.node", key, {"ami_type": "CUSTOM" if key == "golden" else "AL2_x86_64",
+                                                     "launch_template": [{}]}, {"launch_template": [{"id": True, "version": True}]})
+              for key in ("golden", "managed")]
+    found = {(f.address, f.kind, f.ami_id) for f in planned_launches(plan(*templates, *groups)).launches
+             if f.resource_type == "aws_eks_node_group"}
+    assert found == {('aws_eks_node_group.node["golden"]', AMI, "ami-aaaaaaaaaaaaaaaaa"),
+                     ('aws_eks_node_group.node["managed"]', AWS_MANAGED, None)}
+
+
+def test_a_module_instance_takes_the_template_its_call_indexes_by_each_key() -> None:
+    """`module "group" { for_each = ...; launch_template_id = aws_launch_template.node[each.key].id }`."""
+    configuration = {"root_module": {"module_calls": {"group": {
+        "expressions": {"launch_template_id": {"references": ["aws_launch_template.node", "each.key"]}},
+        "module": {"resources": [{"address": "aws_autoscaling_group.this", "expressions": {
+            "launch_template": [{"id": {"references": ["var.launch_template_id"]}, "version": {"constant_value": "1"}}]}}]},
+    }}}}
+    groups = [change("aws_autoscaling_group.this", {"launch_template": [{"version": "1"}]}, {"launch_template": [{"id": True}]},
+                     module=f'module.group["{key}"]') for key in ("golden", "dev")]
+    document = plan(*keyed_templates(), *groups, configuration=configuration)
+    assert group_amis(document) == {'module.group["golden"].aws_autoscaling_group.this': ["ami-aaaaaaaaaaaaaaaaa"],
+                                    'module.group["dev"].aws_autoscaling_group.this': ["ami-ddddddddddddddddd"]}
+
+
+def test_a_link_through_a_local_is_followed_as_a_dynamic_block_in_its_module_instance() -> None:
+    """The self-managed node group shape (terraform-aws-eks): `id = local.launch_template_id` in a module
+    under `for_each`, beside its own `aws_launch_template.this[0]`."""
+    configuration = {"root_module": {"module_calls": {"ng": {"module": {"resources": [{
+        "address": "aws_autoscaling_group.this",
+        "expressions": {"launch_template": [{"id": {"references": ["local.launch_template_id"]},
+                                             "version": {"references": ["local.launch_template_version"]}}]}}]}}}}}
+    parts = []
+    for key, ami in (("golden", "ami-aaaaaaaaaaaaaaaaa"), ("dev", "ami-ddddddddddddddddd")):
+        module = f'module.ng["{key}"]'
+        parts.append(keyed("aws_launch_template.this", 0, {"image_id": ami}, {"id": True}, module))
+        parts.append(keyed("aws_autoscaling_group.this", 0, {"launch_template": [{}]},
+                           {"launch_template": [{"id": True, "version": True}]}, module))
+    document = plan(*parts, configuration=configuration)
+    assert group_amis(document) == {'module.ng["golden"].aws_autoscaling_group.this[0]': ["ami-aaaaaaaaaaaaaaaaa"],
+                                    'module.ng["dev"].aws_autoscaling_group.this[0]': ["ami-ddddddddddddddddd"]}
