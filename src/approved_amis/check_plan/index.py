@@ -18,6 +18,7 @@ from approved_amis.check_plan.document import (
 from approved_amis.check_plan.values import (
     SSM_PREFIX,
     index_text,
+    sensitive_strings,
     is_unknown,
     most_specific,
     references,
@@ -70,6 +71,7 @@ class PlanIndex:
         self.config = Configuration(plan.get("configuration") or {})
         self.providers: Mapping[str, Any] = (plan.get("configuration") or {}).get("provider_config") or {}
         self.variables: Mapping[str, Any] = plan.get("variables") or {}
+        self.sensitive = _sensitive_values(plan, self.changes, self.data_sources)
 
     # -- configuration -------------------------------------------------------------------------------
 
@@ -281,3 +283,20 @@ def key_of(found: list[str], key: str | None) -> str | None:
     named = {".".join(r.split(".")[:2]) if not r.startswith(("data.", "module.")) else ".".join(r.split(".")[:3])
              for r in found if r not in KEY_REFERENCES}
     return key if len(named) == 1 else None
+
+
+def _sensitive_values(
+    plan: Mapping[str, Any], changes: list[Mapping[str, Any]], data_sources: list[Mapping[str, Any]]
+) -> frozenset[str]:
+    """Every string the plan marks sensitive: planned values, values read during plan, sensitive root variables."""
+    found: set[str] = set()
+    for rc in changes:
+        change = rc.get("change") or {}
+        found |= sensitive_strings(change.get("after"), change.get("after_sensitive"))
+    for data in data_sources:
+        found |= sensitive_strings(data.get("values"), data.get("sensitive_values"))
+    declared = ((plan.get("configuration") or {}).get("root_module") or {}).get("variables") or {}
+    for name, variable in declared.items():
+        if isinstance(variable, Mapping) and variable.get("sensitive"):
+            found |= sensitive_strings((plan.get("variables") or {}).get(name, {}).get("value"), True)
+    return frozenset(found)

@@ -46,6 +46,7 @@ class PlannedLaunch:
     external: ExternalTemplate | None = None  # set when the AMI must be read from the account
     kind: str = AMI
     region_source: str | None = None  # what in the plan shows the region
+    sensitive: bool = False  # Terraform marks the AMI ID sensitive: findings show it as (sensitive)
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ class LaunchContext:
             ami, reason = None, ssm_reason(ami)
         return PlannedLaunch(
             self.address, self.row.resource_type, ami, reason, via, self.location, self.region, external, kind,
-            self.region_source,
+            self.region_source, ami is not None and ami in self.index.sensitive,
         )
 
     def aws_managed(self, what: str) -> PlannedLaunch:

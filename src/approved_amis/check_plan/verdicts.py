@@ -11,8 +11,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from approved_amis import aws
 from approved_amis.check_plan.account import launch_region
 from approved_amis.check_plan.launches import PlannedLaunch
+from approved_amis.check_plan.values import SENSITIVE
 from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, classify_use
 from approved_amis.fanout import map_regions
+from approved_amis.images import missing_reason
 from approved_amis.output import Finding, reason_via
 from approved_amis.rule import ApprovalRule
 
@@ -23,9 +25,14 @@ class PlanFinding(Finding):
 
     file: str | None = None
     line: int | None = None
+    sensitive: bool = False  # the AMI ID is sensitive in the plan: never printed, its verdict still given
 
     def to_dict(self) -> dict[str, Any]:
         row = super().to_dict()
+        if self.sensitive and self.ami_id:
+            row["ami_id"] = SENSITIVE
+            row["reason"] = row["reason"].replace(self.ami_id, SENSITIVE)
+            row["sensitive"] = True
         if self.file is not None:
             row["file"] = self.file
             row["line"] = self.line
@@ -50,7 +57,8 @@ def classify_launches(
             raise aws.UsageError("the plan does not show the provider's region: give --region or set AWS_REGION")
         account = aws.account_id(session, next(iter(by_region)))
         for region in by_region:
-            classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, f" (searched {region})")
+            note = f" (searched {region}; AMI IDs are regional: an ID from another region is not found here)"
+            classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, note)
 
         def describe(region: str) -> None:
             try:
@@ -59,7 +67,34 @@ def classify_launches(
                 raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
 
         map_regions(describe, by_region)
+        _found_elsewhere(classifiers)
     return [_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region) for launch in launches]
+
+
+def _found_elsewhere(classifiers: dict[str, Classifier]) -> None:
+    """An AMI not found in its launch's region is looked up in the plan's other regions; where it exists,
+    the reason says so."""
+    if len(classifiers) < 2:
+        return
+    for region, classifier in classifiers.items():
+        missing = [ami for ami, verdict in classifier.verdicts.items() if verdict.reason.startswith(missing_reason(ami))]
+        for ami in missing:
+            found = []
+            for other, elsewhere in classifiers.items():
+                if other == region:
+                    continue
+                try:
+                    verdict = elsewhere([ami])[ami]
+                except (ClientError, BotoCoreError):
+                    continue
+                if not verdict.reason.startswith(missing_reason(ami)):
+                    found.append(other)
+            if found:
+                classifier.verdicts[ami] = Classification(
+                    classifier.verdicts[ami].verdict,
+                    f"AMI not found in {region}; it exists in {', '.join(found)}, a region this plan also uses: AMI "
+                    f"IDs are regional, so copy it to {region} (CopyImage) and launch the copy's ID",
+                )
 
 
 def _verdict(
@@ -86,4 +121,5 @@ def _finding(launch: PlannedLaunch, verdict: Classification, default_region: str
         file=launch.location.path if launch.location else None,
         line=launch.location.line if launch.location else None,
         kind=launch.kind,
+        sensitive=launch.sensitive,
     )
