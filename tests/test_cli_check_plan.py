@@ -33,10 +33,12 @@ from harness.tfcli import REPO_ROOT
 
 FLEET = FIXTURES / "fleet"
 WILD = FIXTURES / "wild"
+VERSIONS = FIXTURES / "versions"
 RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
 EXPECTED = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
 VERDICTS_EXPECTED = yaml.safe_load((FIXTURES / "verdicts-findings.yaml").read_text())
 WILD_EXPECTED = yaml.safe_load((FIXTURES / "wild-findings.yaml").read_text())
+VERSIONS_EXPECTED = yaml.safe_load((FIXTURES / "versions-findings.yaml").read_text())
 ONE_LINE = re.compile(r"^approved-amis: error: [^\n]+\n$")
 
 
@@ -51,6 +53,7 @@ class Plans:
     state_file: Path  # terraform.tfstate of the applied lifecycle root
     state_json: Path  # `terraform show -json` of that state
     wild: Path  # plan JSON of the wild root (shapes of public modules)
+    versions: Path  # plan JSON of the versions root (template version forms, for_each keys)
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +86,16 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
         def wild() -> Path:
             return plan_json(WILD, env_for(url, scratch / "tf-wild", amis.tf_vars()), scratch / "wild.tfplan")
 
+        def versions() -> Path:
+            return plan_json(VERSIONS, env_for(url, scratch / "tf-versions", amis.tf_vars()), scratch / "versions.tfplan")
+
         with ThreadPoolExecutor(max_workers=4) as pool:
             fleet_done, lifecycle_done, no_ec2_done = pool.submit(fleet), pool.submit(lifecycle), pool.submit(no_ec2)
-            wild_done = pool.submit(wild)
+            wild_done, versions_done = pool.submit(wild), pool.submit(versions)
             (fleet_plan, fleet_text), (lifecycle_plan, state_file, state_json) = fleet_done.result(), lifecycle_done.result()
             yield Plans(
                 url, amis, fleet_plan, fleet_text, no_ec2_done.result(), lifecycle_plan, state_file, state_json,
-                wild_done.result(),
+                wild_done.result(), versions_done.result(),
             )
 
 
@@ -99,6 +105,8 @@ def fleet_json(plans: Plans) -> Run:
 
 
 def expected_ami(amis: SeededAmis, name: str | None) -> str | None:
+    if name == "sensitive":
+        return "(sensitive)"
     return None if name is None else getattr(amis, name)
 
 
@@ -132,6 +140,49 @@ def test_every_launch_of_the_public_shapes_is_found_and_classified(plans: Plans,
     findings = json.loads(wild_json.stdout)
     assert_findings([f for f in findings if f["address"] != "aws_instance.amazon"], WILD_EXPECTED, plans.amis)
     assert wild_json.code == 1
+
+
+@pytest.fixture(scope="module")
+def versions_json(plans: Plans) -> Run:
+    return approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS), "--format", "json")
+
+
+def test_each_launch_takes_the_template_version_it_names_and_the_template_of_its_key(
+    plans: Plans, versions_json: Run
+) -> None:
+    """A launch without a version takes the default version, not the latest a data source reports."""
+    assert_findings(json.loads(versions_json.stdout), VERSIONS_EXPECTED, plans.amis)
+    assert versions_json.code == 1
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+def test_a_sensitive_ami_id_is_never_printed_and_still_classified(plans: Plans, fmt: str) -> None:
+    result = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                           "--format", fmt, "--fail-on", "unknown")
+    assert plans.amis.secret not in result.stdout + result.stderr
+    if fmt == "json":
+        (finding,) = [f for f in json.loads(result.stdout) if f["address"] == "aws_instance.sensitive"]
+        assert (finding["ami_id"], finding["verdict"], finding["sensitive"]) == ("(sensitive)", "approved", True)
+    if fmt == "table":
+        (row,) = [line for line in result.stdout.splitlines() if line.startswith("aws_instance.sensitive ")]
+        assert row.split()[1:3] == ["(sensitive)", "approved"]
+    # Unapproved, the finding is in the SARIF, still without the ID.
+    strict = approved_amis(plans.url, "check-plan", str(plans.versions), "--tag-key", "Environment", "--tag-value",
+                           "Staging", "--format", fmt)
+    assert plans.amis.secret not in strict.stdout + strict.stderr
+    assert "(sensitive)" in strict.stdout
+
+
+def test_an_ami_of_another_region_of_the_plan_is_named_where_it_exists(wild_json: Run) -> None:
+    (finding,) = [f for f in json.loads(wild_json.stdout) if f["address"] == "aws_instance.west_with_east_ami"]
+    assert finding["verdict"] == "unknown"
+    assert "not found in us-west-2; it exists in us-east-1" in finding["reason"]
+    assert "AMI IDs are regional" in finding["reason"] and "CopyImage" in finding["reason"]
+
+
+def test_an_ami_found_nowhere_says_that_ids_are_regional(fleet_json: Run) -> None:
+    (finding,) = [f for f in json.loads(fleet_json.stdout) if f["address"] == "aws_instance.deregistered"]
+    assert "AMI IDs are regional" in finding["reason"], finding
 
 
 def test_an_amazon_ami_is_handed_to_the_classifier_in_its_region(plans: Plans, wild_json: Run) -> None:
