@@ -315,7 +315,9 @@ def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tm
     assert document.version == "2.1.0"
     (run,) = document.runs
     assert run.tool.driver.name == "approved-amis"
-    assert {rule.id for rule in run.tool.driver.rules or []} == {"unapproved-ami", "unknown-ami"}
+    rules = run.tool.driver.rules or []
+    assert {rule.id for rule in rules} == {"unapproved-ami", "unknown-ami", "floating-version", "launch-configuration"}
+    assert all(rule.help and rule.help.text for rule in rules)
 
     sarif_file = loader.load_sarif_file(str(report))
     records = sarif_file.get_records()
@@ -323,12 +325,98 @@ def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tm
     assert sarif_file.get_result_count() == len(findings)
     level = {"unapproved": "error", "unknown": "warning"}
     assert sorted((r["Location"], r["Line"], r["Severity"], r["Code"]) for r in records) == sorted(
-        (f["file"], f["line"], level[f["verdict"]], f"{f['verdict']}-ami") for f in findings
+        (f["file"], f["line"], level[f["verdict"]], rule_of(f)) for f in findings
     )
+    # Each kind of finding is filed under its own rule.
+    assert {rule_of(f) for f in findings} == {"unapproved-ami", "unknown-ami", "floating-version", "launch-configuration"}
     for sarif_result in run.results or []:
         (location,) = sarif_result.locations or []
         (logical,) = location.logical_locations or []
         assert logical.fully_qualified_name in sarif_result.message.text
+
+
+def rule_of(finding: dict[str, Any]) -> str:
+    if finding["verdict"] == "unknown":
+        return "unknown-ami"
+    return {"floating-version": "floating-version", "launch-configuration": "launch-configuration"}.get(
+        finding["kind"], "unapproved-ami")
+
+
+################################################################################
+# Waivers: approved-amis:ignore comments and --baseline
+################################################################################
+
+
+def test_an_inline_waiver_is_shown_counted_and_suppressed_in_sarif(plans: Plans, versions_json: Run, tmp_path: Path) -> None:
+    findings = json.loads(versions_json.stdout)
+    waived = {(f["address"], f["kind"]): f["waiver"] for f in findings if "waiver" in f}
+    assert waived == {
+        ("aws_instance.number", "ami"): {
+            "kind": "inSource",
+            "justification": "the dev image, for the load test that ends this sprint "
+                             "(approved-amis:ignore at tests/fixtures/check-plan/versions/main.tf:41)",
+        },
+        ("aws_ec2_fleet.default", "floating-version"): {
+            "kind": "inSource",
+            "justification": "the fleet is replaced with each release "
+                             "(approved-amis:ignore at tests/fixtures/check-plan/versions/main.tf:94)",
+        },
+    }
+    # [floating-version] waives that kind only: the fleet's AMI finding stands.
+    assert [f for f in findings if f["address"] == "aws_ec2_fleet.default" and f["kind"] == "ami" and "waiver" not in f]
+    assert "; 2 waived (2 by approved-amis:ignore)" in versions_json.stderr
+    report = tmp_path / "waived.sarif"
+    approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS), "--format", "sarif",
+                  "--output", str(report))
+    document = Sarif.model_validate(json.loads(report.read_text()))
+    suppressed = [r for r in document.runs[0].results or [] if r.suppressions]
+    assert sorted((r.rule_id, r.suppressions[0].kind.value) for r in suppressed) == [
+        ("floating-version", "inSource"), ("unapproved-ami", "inSource")]
+    assert all(r.suppressions[0].justification for r in suppressed)
+
+
+def test_a_waiver_without_a_reason_is_refused(plans: Plans, tmp_path: Path) -> None:
+    root = copy_root("versions", tmp_path)
+    main = root / "main.tf"
+    main.write_text(main.read_text().replace("# approved-amis:ignore the dev image, for the load test that ends this sprint",
+                                             "# approved-amis:ignore"))
+    result = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(root))
+    assert (result.code, result.stdout) == (2, "")
+    assert ONE_LINE.match(result.stderr) and "without a reason" in result.stderr and "main.tf:41" in result.stderr
+    main.write_text(main.read_text().replace("# approved-amis:ignore\n", "# approved-amis:ignore[floating] fleet\n"))
+    result = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(root))
+    assert result.code == 2 and ONE_LINE.match(result.stderr) and "no such kind" in result.stderr
+
+
+def test_a_baseline_waives_known_findings_and_new_ones_fail(plans: Plans, versions_json: Run, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(versions_json.stdout)
+    again = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                          "--baseline", str(baseline), "--fail-on", "unknown", "--format", "json")
+    assert again.code == 0, again.stderr
+    findings = json.loads(again.stdout)
+    failing = [f for f in findings if f["verdict"] != "approved"]
+    assert failing and all("waiver" in f for f in failing)
+    external = [f for f in failing if f["waiver"]["kind"] == "external"]
+    assert len(external) == len(failing) - 2
+    assert f"; {len(failing)} waived (2 by approved-amis:ignore, {len(external)} by --baseline {baseline})" in again.stderr
+    sarif = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                          "--baseline", str(baseline), "--format", "sarif")
+    results = Sarif.model_validate(json.loads(sarif.stdout)).runs[0].results or []
+    assert results and all(r.suppressions for r in results)
+    assert sum(r.suppressions[0].kind.value == "external" for r in results) == len(external)
+    # A finding the baseline does not list fails.
+    trimmed = [f for f in json.loads(versions_json.stdout) if f["address"] != "aws_instance.absent"]
+    baseline.write_text(json.dumps(trimmed))
+    new = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                        "--baseline", str(baseline), "--format", "json")
+    assert new.code == 1
+    assert [f["address"] for f in json.loads(new.stdout) if f["verdict"] != "approved" and "waiver" not in f] == [
+        "aws_instance.absent"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    refused = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--baseline", str(bad))
+    assert refused.code == 2 and ONE_LINE.match(refused.stderr) and "--baseline" in refused.stderr
 
 
 def test_sarif_without_source_falls_back_to_the_address(plans: Plans, tmp_path: Path) -> None:

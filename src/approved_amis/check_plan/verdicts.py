@@ -12,7 +12,7 @@ from approved_amis import aws
 from approved_amis.check_plan.account import launch_region
 from approved_amis.check_plan.launches import PlannedLaunch
 from approved_amis.check_plan.values import SENSITIVE
-from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, classify_use
+from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, Verdict, classify_use
 from approved_amis.fanout import map_regions
 from approved_amis.images import missing_reason
 from approved_amis.output import Finding, reason_via
@@ -26,9 +26,14 @@ class PlanFinding(Finding):
     file: str | None = None
     line: int | None = None
     sensitive: bool = False  # the AMI ID is sensitive in the plan: never printed, its verdict still given
+    # Accepted by a waiver: ("inSource", why) for an approved-amis:ignore comment, ("external", why) for --baseline.
+    waiver: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         row = super().to_dict()
+        if self.waiver is not None:
+            row["reason"] = f"{row['reason']} [waived: {self.waiver[1]}]"
+            row["waiver"] = {"kind": self.waiver[0], "justification": self.waiver[1]}
         if self.sensitive and self.ami_id:
             row["ami_id"] = SENSITIVE
             row["reason"] = row["reason"].replace(self.ami_id, SENSITIVE)
@@ -122,4 +127,14 @@ def _finding(launch: PlannedLaunch, verdict: Classification, default_region: str
         line=launch.location.line if launch.location else None,
         kind=launch.kind,
         sensitive=launch.sensitive,
+        waiver=_inline_waiver(launch, verdict),
     )
+
+
+def _inline_waiver(launch: PlannedLaunch, verdict: Classification) -> tuple[str, str] | None:
+    if verdict.verdict is Verdict.APPROVED or launch.location is None:
+        return None
+    for waiver in launch.location.waivers:
+        if waiver.covers(launch.kind):
+            return "inSource", f"{waiver.reason} (approved-amis:ignore at {waiver.path}:{waiver.line})"
+    return None
