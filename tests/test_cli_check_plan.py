@@ -316,7 +316,8 @@ def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tm
     (run,) = document.runs
     assert run.tool.driver.name == "approved-amis"
     rules = run.tool.driver.rules or []
-    assert {rule.id for rule in rules} == {"unapproved-ami", "unknown-ami", "floating-version", "launch-configuration"}
+    assert {rule.id for rule in rules} == {
+        "unapproved-ami", "unknown-ami", "floating-version", "launch-configuration", "ami-parameter"}
     assert all(rule.help and rule.help.text for rule in rules)
 
     sarif_file = loader.load_sarif_file(str(report))
@@ -338,8 +339,22 @@ def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tm
 def rule_of(finding: dict[str, Any]) -> str:
     if finding["verdict"] == "unknown":
         return "unknown-ami"
-    return {"floating-version": "floating-version", "launch-configuration": "launch-configuration"}.get(
-        finding["kind"], "unapproved-ami")
+    return {"floating-version": "floating-version", "launch-configuration": "launch-configuration",
+            "ami-parameter": "ami-parameter"}.get(finding["kind"], "unapproved-ami")
+
+
+def test_an_image_read_from_a_parameter_outside_the_approved_paths_is_a_finding(plans: Plans, fleet_json: Run) -> None:
+    """aws_launch_template.from_ssm reads resolve:ssm:/golden/ami-id."""
+    outside = approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE, "--ami-parameter-path", "/approved/*",
+                            "--format", "sarif")
+    results = Sarif.model_validate(json.loads(outside.stdout)).runs[0].results or []
+    (parameter,) = [r for r in results if r.rule_id == "ami-parameter"]
+    assert "aws_launch_template.from_ssm" in parameter.message.text and "/golden/ami-id" in parameter.message.text
+    assert parameter.level.value == "error"
+    inside = approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE, "--ami-parameter-path", "/golden/*",
+                           "--format", "json")
+    assert json.loads(inside.stdout) == json.loads(fleet_json.stdout)
+    assert not any(f["kind"] == "ami-parameter" for f in json.loads(fleet_json.stdout))  # no approved paths: no finding
 
 
 ################################################################################

@@ -371,10 +371,26 @@ SARIF_RULES: dict[str, dict[str, Any]] = {
         "defaultConfiguration": {"level": "error"},
         "properties": {**_TAGS, "security-severity": "6.0"},
     },
+    "ami-parameter": {
+        "id": "ami-parameter",
+        "name": "AmiParameterOutsideApprovedPaths",
+        "shortDescription": {"text": "Image read from an SSM parameter outside the approved parameter paths"},
+        "fullDescription": {
+            "text": "The launch's image is `resolve:ssm:<parameter>`, read at each launch: whoever can put that "
+            "parameter chooses the AMI of every later launch, and the parameter is not under the approved "
+            "parameter paths (ami_parameter_paths) that only AMI publishers may change."
+        },
+        "help": {
+            "text": "Read the image from a parameter under an approved path, or add the path to "
+            "ami_parameter_paths (--ami-parameter-path) when only publishers can put it."
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {**_TAGS, "security-severity": "6.0"},
+    },
 }
 
 # The rule of each kind of finding (`kind` of the row); an AMI use by its verdict.
-_KIND_RULES = {"floating-version": "floating-version", "launch-configuration": "launch-configuration"}
+_KIND_RULES = {kind: kind for kind in ("floating-version", "launch-configuration", "ami-parameter")}
 
 
 def sarif_rule(row: dict[str, Any]) -> str | None:
@@ -423,7 +439,7 @@ class SarifWriter(Writer):
         name = row.get("address") or "/".join(
             str(row[key]) for key in ("region", "resource_type", "resource_id") if row.get(key)
         )
-        if row.get("kind") == "floating-version":
+        if row.get("kind") in ("floating-version", "ami-parameter"):
             text = f"{name}: {row.get('reason', '')}"
         else:
             ami = row.get("ami_id") or "an AMI not known at plan time"

@@ -21,13 +21,13 @@ from approved_amis import aws, options
 from approved_amis.check_plan.account import read_external
 from approved_amis.check_plan.document import PlanError, load_plan, parse_plan
 from approved_amis.check_plan.launches import PlannedLaunch
-from approved_amis.check_plan.verdicts import PlanFinding, classify_launches
+from approved_amis.check_plan.verdicts import AMI_PARAMETER, PlanFinding, classify_launches
 from approved_amis.check_plan.walker import planned_launches
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION, Verdict
 from approved_amis.output import make_writer, plan_layout, verdict_summary
 
 FORMATS = ("table", "json", "sarif")
-KINDS = (AMI, FLOATING_VERSION, LAUNCH_CONFIGURATION, AWS_MANAGED)  # kinds of finding a waiver may name
+KINDS = (AMI, FLOATING_VERSION, LAUNCH_CONFIGURATION, AWS_MANAGED, AMI_PARAMETER)  # kinds of finding a waiver may name
 
 
 def report(findings: list[PlanFinding], fmt: str, stream: TextIO, summary: str, summary_stream: TextIO) -> None:
@@ -67,6 +67,8 @@ def collect(paths: list[str], root: str | None) -> tuple[list[PlannedLaunch], in
 
 def run(args: argparse.Namespace) -> int:
     rule = options.rule_from_args(args)
+    if args.ami_parameter_path:
+        rule = replace(rule, ami_parameter_paths=tuple(dict.fromkeys([*rule.ami_parameter_paths, *args.ami_parameter_path])))
     if args.region:
         aws.check_region_offline(args.region)
     try:
@@ -194,6 +196,15 @@ def register(subcommands: Any) -> None:
         metavar="DIR",
         help="the Terraform root the plan was made in, to point findings at .tf files and lines "
         "(default: the folder that holds PLAN)",
+    )
+    parser.add_argument(
+        "--ami-parameter-path",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="SSM parameter name (wildcards allowed, e.g. /golden-ami/*) that a resolve:ssm: image may read, as the "
+        "module's ami_parameter_paths (repeatable); with any, an image read from another parameter is an "
+        "ami-parameter finding",
     )
     parser.add_argument(
         "--baseline",

@@ -19,6 +19,7 @@ from approved_amis.check_plan.values import (
     SSM_PREFIX,
     index_text,
     sensitive_strings,
+    ssm_parameter,
     is_unknown,
     most_specific,
     references,
@@ -60,6 +61,7 @@ class Template:
     versions: Versions | None = None
     index: str = ""  # the instance key of a planned template (`["a"]`, `[0]`)
     module: ModulePath = ()
+    parameter: str | None = None  # the SSM parameter its image is read from (resolve:ssm:)
 
 
 class PlanIndex:
@@ -123,7 +125,7 @@ class PlanIndex:
         extra = {"versions": _planned_versions(rc), "index": index_text(rc.get("index")), "module": module}
         if isinstance(image, str) and image:
             if image.startswith(SSM_PREFIX):
-                return Template(address, str(rc["type"]), None, ssm_reason(image), **extra)
+                return Template(address, str(rc["type"]), None, ssm_reason(image), **extra, parameter=ssm_parameter(image))
             return Template(address, str(rc["type"]), image, None, **extra)
         expression = self.expressions(rc, module).get("image_id")
         if is_unknown(unknown.get("image_id")) or rc.get("mode") == "data":
@@ -243,7 +245,7 @@ def _read_template(data: Mapping[str, Any], resource_type: str) -> Template:
         identifier = values.get("id") if str(values.get("id") or "").startswith("lt-") else None
         versions = Versions("current", identifier, _number(values.get("latest_version")), _number(values.get("default_version")))
     return Template(str(data["address"]), resource_type, None if reason else image, reason, versions,
-                    module=parse_module_address(data.get("module_address")))
+                    module=parse_module_address(data.get("module_address")), parameter=ssm_parameter(image))
 
 
 def _planned_versions(rc: Mapping[str, Any]) -> Versions | None:

@@ -8,7 +8,16 @@ from typing import Any, Callable, Iterator, Mapping
 
 from approved_amis.check_plan.document import Location, ModulePath
 from approved_amis.check_plan.index import PlanIndex, Template
-from approved_amis.check_plan.values import SSM_PREFIX, Blocks, index_text, is_unknown, nested, references, ssm_reason
+from approved_amis.check_plan.values import (
+    SSM_PREFIX,
+    Blocks,
+    index_text,
+    is_unknown,
+    nested,
+    references,
+    ssm_parameter,
+    ssm_reason,
+)
 from approved_amis.check_plan.versions import Resolution, VersionForm, resolve, version_form
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION
 
@@ -47,6 +56,7 @@ class PlannedLaunch:
     kind: str = AMI
     region_source: str | None = None  # what in the plan shows the region
     sensitive: bool = False  # Terraform marks the AMI ID sensitive: findings show it as (sensitive)
+    parameter: str | None = None  # the SSM parameter EC2 reads the AMI from at launch (resolve:ssm:)
 
 
 @dataclass(frozen=True)
@@ -137,12 +147,13 @@ class LaunchContext:
         via: str | None = None,
         external: ExternalTemplate | None = None,
         kind: str = AMI,
+        parameter: str | None = None,
     ) -> PlannedLaunch:
         if ami is not None and ami.startswith(SSM_PREFIX):
-            ami, reason = None, ssm_reason(ami)
+            ami, reason, parameter = None, ssm_reason(ami), ssm_parameter(ami)
         return PlannedLaunch(
             self.address, self.row.resource_type, ami, reason, via, self.location, self.region, external, kind,
-            self.region_source, ami is not None and ami in self.index.sensitive,
+            self.region_source, ami is not None and ami in self.index.sensitive, parameter,
         )
 
     def aws_managed(self, what: str) -> PlannedLaunch:
@@ -253,7 +264,7 @@ class LaunchContext:
                         yield self.launch(None, f"{target.address} sets no image_id: {managed}", via, kind=AWS_MANAGED)
                         continue
                     reason = f"{target.address} sets no image_id"
-                yield self.launch(resolution.image_id, reason, via)
+                yield self.launch(resolution.image_id, reason, via, parameter=target.parameter if reason else None)
 
 
 def _unlinked(found: list[str]) -> str:

@@ -84,6 +84,13 @@ def index_text(index: Any) -> str:
     return f"[{json.dumps(index)}]"
 
 
+def ssm_parameter(value: Any) -> str | None:
+    """The SSM parameter name of a `resolve:ssm:NAME[:VERSION|:LABEL]` image, None for any other value."""
+    if not isinstance(value, str) or not value.startswith(SSM_PREFIX):
+        return None
+    return value[len(SSM_PREFIX):].split(":")[0] or None
+
+
 def ssm_reason(value: str) -> str:
     return f"the AMI is read from SSM parameter {value[len(SSM_PREFIX):]} at launch, not known at plan time"
 

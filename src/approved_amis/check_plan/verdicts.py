@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -12,6 +13,8 @@ from approved_amis import aws
 from approved_amis.check_plan.account import launch_region
 from approved_amis.check_plan.launches import PlannedLaunch
 from approved_amis.check_plan.values import SENSITIVE
+
+AMI_PARAMETER = "ami-parameter"  # a launch whose image is read from an SSM parameter outside the approved paths
 from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, Verdict, classify_use
 from approved_amis.fanout import map_regions
 from approved_amis.images import missing_reason
@@ -73,7 +76,31 @@ def classify_launches(
 
         map_regions(describe, by_region)
         _found_elsewhere(classifiers)
-    return [_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region) for launch in launches]
+    findings = []
+    for launch in launches:
+        findings.append(_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region))
+        parameter = _parameter_finding(launch, rule)
+        if parameter is not None:
+            findings.append(parameter)
+    return findings
+
+
+def _parameter_finding(launch: PlannedLaunch, rule: ApprovalRule) -> PlanFinding | None:
+    """A launch whose image is read from an SSM parameter outside the rule's approved parameter paths:
+    whoever can put that parameter chooses the AMI of every later launch. Amazon's public parameters
+    (/aws/) cannot be changed in the account; without approved paths the rule makes no such finding."""
+    name = launch.parameter
+    if name is None or not rule.ami_parameter_paths or name.startswith("/aws/"):
+        return None
+    if any(fnmatch.fnmatchcase(name, path) for path in rule.ami_parameter_paths):
+        return None
+    classification = Classification(
+        Verdict.UNAPPROVED,
+        f"resolve:ssm:{name} is not under an approved parameter path ({', '.join(rule.ami_parameter_paths)}): "
+        "whoever can put that parameter chooses the AMI of every later launch; use a parameter under an "
+        "approved path, which only the AMI publishers may change",
+    )
+    return _finding(replace(launch, kind=AMI_PARAMETER), classification, None)
 
 
 def _found_elsewhere(classifiers: dict[str, Classifier]) -> None:
