@@ -568,3 +568,15 @@ def test_owner_or_id_approves_the_amazon_lookup(plans: Plans, verdicts: tuple[An
         verdicts_by_address = {f["address"]: f["verdict"] for f in json.loads(result.stdout)}
         assert verdicts_by_address["aws_instance.amazon_lookup"] == "approved"
         assert result.code == 0  # the two-key AMI stays unknown, which fails only with --fail-on unknown
+
+
+@pytest.mark.parametrize("path, words", [("golden-ami/*", "starting with /"), ("/aws/service/*", "not an Amazon /aws/ name")])
+def test_a_bad_parameter_path_is_one_line_and_exit_2(path: str, words: str, tmp_path: Path, capsys: Any) -> None:
+    from approved_amis import cli
+
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format_version": "1.2", "resource_changes": []}')
+    code = cli.main(["check-plan", str(plan), *RULE, "--ami-parameter-path", path])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert ONE_LINE.match(err) and words in err and repr(path) in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from dataclasses import replace
@@ -27,6 +28,7 @@ from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CO
 from approved_amis.output import make_writer, plan_layout, verdict_summary
 
 FORMATS = ("table", "json", "sarif")
+PARAMETER_PATH = re.compile(r"^/[A-Za-z0-9_.*/-]+$")  # as the module validates ami_parameter_paths
 KINDS = (AMI, FLOATING_VERSION, LAUNCH_CONFIGURATION, AWS_MANAGED, AMI_PARAMETER)  # kinds of finding a waiver may name
 
 
@@ -67,6 +69,12 @@ def collect(paths: list[str], root: str | None) -> tuple[list[PlannedLaunch], in
 
 def run(args: argparse.Namespace) -> int:
     rule = options.rule_from_args(args)
+    for path in args.ami_parameter_path:
+        if not PARAMETER_PATH.match(path) or path.startswith("/aws/"):
+            raise aws.UsageError(
+                f"--ami-parameter-path {path!r}: give an SSM parameter name starting with / (letters, digits, "
+                "_ . - / and the wildcard *), for example /golden-ami/*, and not an Amazon /aws/ name"
+            )
     if args.ami_parameter_path:
         rule = replace(rule, ami_parameter_paths=tuple(dict.fromkeys([*rule.ami_parameter_paths, *args.ami_parameter_path])))
     if args.region:
