@@ -431,3 +431,60 @@ def test_a_link_through_a_local_is_followed_as_a_dynamic_block_in_its_module_ins
     document = plan(*parts, configuration=configuration)
     assert group_amis(document) == {'module.ng["golden"].aws_autoscaling_group.this[0]': ["ami-aaaaaaaaaaaaaaaaa"],
                                     'module.ng["dev"].aws_autoscaling_group.this[0]': ["ami-ddddddddddddddddd"]}
+
+
+################################################################################
+# Waiver comments, read where a finding's location is resolved
+################################################################################
+
+
+def test_waiver_comments_in_or_just_above_a_resource_block_are_read(tmp_path: Path) -> None:
+    from approved_amis.check_plan.document import Configuration, Locator
+
+    (tmp_path / "main.tf").write_text(
+        "# approved-amis:ignore golden image pending its tag\n"
+        'resource "aws_instance" "a" {\n'
+        '  ami = "ami-aaaaaaaaaaaaaaaaa"\n'
+        "}\n\n"
+        'resource "aws_autoscaling_group" "b" {\n'
+        "  // approved-amis:ignore[floating-version] replaced every release\n"
+        "  launch_template {\n"
+        "    version = \"$Latest\"\n"
+        "  }\n"
+        "}\n\n"
+        'resource "aws_instance" "c" {\n'
+        '  ami = "ami-aaaaaaaaaaaaaaaaa" # approved-amis:ignore\n'
+        "}\n\n"
+        'resource "aws_instance" "d" {\n'
+        '  ami = "ami-aaaaaaaaaaaaaaaaa"\n'
+        "}\n"
+    )
+    locator = Locator(Configuration({}), tmp_path, {"aws_instance": ("ami",)})
+
+    def waivers(resource_type: str, name: str) -> list[tuple[int, str | None, str]]:
+        location = locator.locate({"mode": "managed", "type": resource_type, "name": name}, ())
+        assert location is not None
+        return [(w.line, w.kind, w.reason) for w in location.waivers]
+
+    assert waivers("aws_instance", "a") == [(1, None, "golden image pending its tag")]
+    assert waivers("aws_autoscaling_group", "b") == [(7, "floating-version", "replaced every release")]
+    assert waivers("aws_instance", "c") == [(14, None, "")]  # refused by the command: no reason
+    assert waivers("aws_instance", "d") == []
+
+
+def test_a_parameter_outside_the_approved_paths_is_a_finding_amazons_are_not() -> None:
+    from approved_amis.check_plan.launches import PlannedLaunch
+    from approved_amis.check_plan.verdicts import _parameter_finding
+    from approved_amis.rule import ApprovalRule
+
+    rule = ApprovalRule("Environment", ("Prod",), ami_parameter_paths=("/golden-ami/*",))
+
+    def finding(parameter: str, paths_rule: ApprovalRule = rule) -> Any:
+        launch = PlannedLaunch("aws_launch_template.t", "aws_launch_template", None, "from SSM", parameter=parameter)
+        return _parameter_finding(launch, paths_rule)
+
+    outside = finding("/team/ami")
+    assert outside is not None and outside.kind == "ami-parameter" and outside.verdict.value == "unapproved"
+    assert finding("/golden-ami/al2023") is None
+    assert finding("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64") is None
+    assert finding("/team/ami", ApprovalRule("Environment", ("Prod",))) is None  # no approved paths: no finding
