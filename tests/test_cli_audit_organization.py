@@ -331,14 +331,14 @@ def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch
 
 def test_progress_counts_accounts_on_a_terminal_only() -> None:
     from approved_amis.classify import Verdict
-    from approved_amis.organization import Progress
+    from approved_amis.organization import AccountProgress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
-        progress = Progress(stream, total=2)
+        progress = AccountProgress(stream, total=2)
         progress.add(Counter({Verdict.APPROVED: 2, Verdict.UNAPPROVED: 1}), account_done=True)
         progress.clear()
         assert ("accounts 1/2 done, 3 AMI uses, 1 unapproved" in stream.getvalue()) is shown
@@ -358,7 +358,7 @@ def test_progress_counts_accounts_on_a_terminal_only() -> None:
         (["--organization", "--role-name", "bad role", *RULE, "--regions", "us-east-1"], "not an IAM role name"),
         (["--organization", "--role-name", ROLE, "--accounts", "12345", *RULE, "--regions", "us-east-1"], "'12345' is not a 12-digit"),
         (["--organization", "--role-name", ROLE, "--accounts", "999999999999", *RULE, "--regions", "us-east-1"], "--accounts: not in this organization: 999999999999"),
-        (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1", "--region", "eu-west-1"], "either with --region or with --regions"),
+        (["--organization", "--role-name", ROLE, *RULE, "--regions", "all", "--region", "eu-west-1"], "--region all scans every enabled region: give it alone"),
         (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1,xx-east-9"], "unknown region 'xx-east-9'"),
         (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1", "--max-workers", "0"], "--max-workers: give 1 to"),
     ],

@@ -13,13 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
 from approved_amis.classify import Classification, Classifier, Verdict, classify_use
-from approved_amis.fanout import (
-    DEFAULT_ORGANIZATION_WORKERS,
-    MAX_ORGANIZATION_WORKERS,
-    MAX_REGION_WORKERS,
-    failures_note,
-    map_regions,
-)
+from approved_amis.fanout import DEFAULT_ORGANIZATION_WORKERS, MAX_ORGANIZATION_WORKERS, MAX_REGION_WORKERS, failures_note, map_regions
 from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import (
     AUDIT_LAYOUT,
@@ -44,7 +38,7 @@ class RegionResult:
     error: str | None = None
 
 
-class Progress(StatusLine):
+class RegionProgress(StatusLine):
     """A one-line count of scanned resources per region on stderr, only when stderr is a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -87,7 +81,7 @@ def scan_region(
     rule: ApprovalRule,
     account_id: str,
     emit: Callable[[list[Finding]], None],
-    progress: Progress | None,
+    progress: RegionProgress | None,
     name_account: bool = False,
 ) -> RegionResult:
     """Classify every AMI use in one region of `account_id` and hand each page of findings to `emit`
@@ -128,7 +122,7 @@ def run_audit(
     """Scan the regions, stream findings to `writer`, print region errors to `err`; the exit code."""
     account_id = aws.account_id(session, regions[0])
     clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling")} for r in regions}
-    progress = Progress(err)
+    progress = RegionProgress(err)
     results = map_regions(
         lambda r: scan_region(r, clients[r], rule, account_id, writer.write_all, progress), regions, MAX_REGION_WORKERS
     )
@@ -143,11 +137,7 @@ def run_audit(
     summary = f"{len(regions) - len(failed)} of {len(regions)} regions scanned, {verdict_summary(counts)}"
     summary += failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
-    if len(failed) == len(regions):
-        return options.EXIT_ERROR
-    if failed:
-        return options.EXIT_PARTIAL
-    return options.EXIT_FINDINGS if any(counts.get(v) for v in failing) else options.EXIT_CLEAN
+    return options.exit_code(counts, failing, scanned=len(regions) - len(failed), failed=len(failed))
 
 
 def run_organization_audit(
@@ -174,83 +164,46 @@ def run_organization_audit(
             options.error(line)
     summary, failed = organization.summary(results, selection.skipped)
     writer.close(summary)
-    if not results or all(r.scanned_regions == 0 for r in results):
-        return options.EXIT_ERROR
-    if failed:
-        return options.EXIT_PARTIAL
     counts: Counter[Verdict] = Counter()
     for result in results:
         counts.update(result.counts)
-    return options.EXIT_FINDINGS if any(counts.get(v) for v in failing) else options.EXIT_CLEAN
+    scanned = sum(r.scanned_regions for r in results)
+    return options.exit_code(counts, failing, scanned=scanned, failed=len(failed) or int(not scanned))
 
 
 def _regions(args: argparse.Namespace, session: Any) -> list[str] | None:
-    """--region (repeatable) or --regions (a list, or None for `all`), checked against known regions."""
-    if args.regions is not None and args.region:
-        raise aws.UsageError("give the regions either with --region or with --regions, not both")
-    if args.regions is None:
-        return aws.check_regions(session, args.region)
-    regions = organization.parse_regions(args.regions)
+    """--region, checked against known regions (the default region when none is given); None for `all`."""
+    regions = options.region_choice(args)
     return None if regions is None else aws.check_regions(session, regions)
 
 
 def run(args: argparse.Namespace) -> int:
     rule = options.rule_from_args(args)
-    organization_flags = [
-        flag
-        for flag, value in (
-            ("--role-name", args.role_name),
-            ("--accounts", args.accounts),
-            ("--exclude-accounts", args.exclude_accounts),
-            ("--external-id", args.external_id),
-            ("--max-workers", args.max_workers),
-        )
-        if value is not None
-    ]
-    if not args.organization:
-        if organization_flags:
-            raise aws.UsageError(f"{organization_flags[0]} needs --organization")
-        session = aws.session(args.profile)
-        regions = _regions(args, session)
-        if regions is None:
-            home = session.region_name
-            if not home:
-                raise aws.UsageError("--regions all: set AWS_REGION, the region to ask for the enabled ones")
-            try:
-                regions = aws.enabled_regions(session, home)
-            except (ClientError, BotoCoreError) as error:
-                raise aws.AwsError(aws.describe_error(error, "cannot list the account's regions")) from None
-        writer = make_writer(args.format, sys.stdout, AUDIT_LAYOUT, summary_stream=sys.stderr)
-        return run_audit(rule, regions, writer, session, options.failing_verdicts(args.fail_on), sys.stderr)
-
-    if not args.role_name:
-        raise aws.UsageError("--organization needs --role-name, the audit role in every member account")
-    if not organization.ROLE_NAME.match(args.role_name):
-        raise aws.UsageError(f"--role-name: {args.role_name!r} is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)")
-    if args.external_id is not None and not organization.EXTERNAL_ID.match(args.external_id):
-        raise aws.UsageError("--external-id: 2 to 1224 characters of A-Z a-z 0-9 +=,.@:/_-")
-    workers = DEFAULT_ORGANIZATION_WORKERS if args.max_workers is None else args.max_workers
-    if not MAX_ORGANIZATION_WORKERS >= workers >= 1:
-        raise aws.UsageError(f"--max-workers: give 1 to {MAX_ORGANIZATION_WORKERS}")
-    only = organization.parse_account_ids(args.accounts, "--accounts") if args.accounts is not None else []
-    exclude = (
-        organization.parse_account_ids(args.exclude_accounts, "--exclude-accounts")
-        if args.exclude_accounts is not None
-        else []
-    )
+    flags = organization.check_flags(args)
+    failing = options.failing_verdicts(args.fail_on)
     session = aws.session(args.profile)
     regions = _regions(args, session)
-    home = regions[0] if regions else session.region_name
+    if flags is None:
+        if regions is None:
+            regions = aws.enabled_regions_here(session)
+        writer = make_writer(args.format, sys.stdout, AUDIT_LAYOUT, summary_stream=sys.stderr)
+        return run_audit(rule, regions, writer, session, failing, sys.stderr)
+
+    home = regions[0] if regions else aws.default_region(session)
     if not home:
-        raise aws.UsageError("--regions all: set AWS_REGION, the region for the STS and Organizations calls")
+        raise aws.UsageError(
+            "--region all: set AWS_REGION (or the profile's region), the region for the STS and Organizations calls"
+        )
     _, partition = aws.caller_partition(session, home)
-    selection = organization.select_accounts(aws.organization_accounts(session, home), only, exclude)
+    selection = organization.select_accounts(aws.organization_accounts(session, home), flags.only, flags.exclude)
     if not selection.accounts:
-        raise aws.UsageError("no active account to scan: check --accounts and --exclude-accounts")
-    target = organization.Target(session, partition, args.role_name, args.external_id, home, regions)
+        skipped = "; skipped (not active): " + ", ".join(f"{a.id} ({state})" for a, state in selection.skipped)
+        raise aws.UsageError(
+            "no active account to scan: check --accounts and --exclude-accounts" + (skipped if selection.skipped else "")
+        )
+    target = organization.Target(session, partition, flags.role_name, flags.external_id, home, regions)
     writer = make_writer(args.format, sys.stdout, ORGANIZATION_AUDIT_LAYOUT, summary_stream=sys.stderr)
-    failing = options.failing_verdicts(args.fail_on)
-    return run_organization_audit(rule, target, selection, writer, workers, failing, sys.stderr)
+    return run_organization_audit(rule, target, selection, writer, flags.workers, failing, sys.stderr)
 
 
 def add_organization_arguments(parser: argparse.ArgumentParser) -> None:
@@ -286,11 +239,6 @@ def register(subcommands: Any) -> None:
         "account failed)",
     )
     options.add_region_argument(parser)
-    parser.add_argument(
-        "--regions",
-        metavar="all|REGION,...",
-        help="`all` (the account's enabled regions, DescribeRegions) or comma-separated regions",
-    )
     options.add_rule_arguments(parser)
     options.add_format_argument(parser, FORMATS)
     options.add_fail_on_argument(parser)

@@ -76,7 +76,7 @@ def session(profile: str | None = None) -> boto3.session.Session:
     """A session that has credentials, or a UsageError saying how to provide them."""
     _ignore_empty_profile(profile)
     try:
-        current = boto3.session.Session(profile_name=profile or None)
+        current = boto3.session.Session(profile_name=profile or None, region_name=env_region())
         credentials = current.get_credentials()
     except BotoCoreError as error:
         raise UsageError(f"cannot load AWS configuration: {error}") from None
@@ -86,6 +86,18 @@ def session(profile: str | None = None) -> boto3.session.Session:
             "or run `aws sso login`"
         )
     return current
+
+
+def env_region() -> str | None:
+    """AWS_REGION, then AWS_DEFAULT_REGION, as the AWS CLI and the SDKs resolve them; None leaves the
+    region to the profile. "AWS_REGION ... overrides the values in the environment variable
+    AWS_DEFAULT_REGION and the profile setting region" (AWS CLI User Guide, Environment variables)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def default_region(current: boto3.session.Session) -> str | None:
+    """The region a command uses when none is given: AWS_REGION, AWS_DEFAULT_REGION, the profile's."""
+    return env_region() or current.region_name
 
 
 def known_regions(current: boto3.session.Session, service: str = "ec2") -> set[str]:
@@ -100,9 +112,11 @@ def known_regions(current: boto3.session.Session, service: str = "ec2") -> set[s
 def check_regions(current: boto3.session.Session, regions: list[str]) -> list[str]:
     """The regions, deduplicated in order; a UsageError naming the first unknown one."""
     if not regions:
-        fallback = current.region_name
+        fallback = default_region(current)
         if not fallback:
-            raise UsageError("no region: give --region (repeatable) or set AWS_REGION")
+            raise UsageError(
+                "no region: give --region (e.g. us-east-1,eu-west-1), or set AWS_REGION or the profile's region"
+            )
         regions = [fallback]
     known = known_regions(current)
     for region in regions:
@@ -228,17 +242,28 @@ def caller_partition(current: boto3.session.Session, region: str) -> tuple[str, 
     return str(identity["Account"]), str(identity["Arn"]).split(":")[1]
 
 
+# Account states of ListAccounts that can be scanned; the others (PENDING_ACTIVATION, SUSPENDED,
+# PENDING_CLOSURE, CLOSED) are skipped and named. `State` replaces `Status`, which "will be retired on
+# September 9, 2026" (Organizations API reference, Account); `Status` is read only where `State` is absent.
+ACTIVE_ACCOUNT_STATE = "ACTIVE"
+
+
 def organization_accounts(current: boto3.session.Session, region: str) -> list[dict[str, str]]:
-    """Every account of the caller's organization (ListAccounts): Id, Name, Status."""
+    """Every account of the caller's organization (ListAccounts): Id, Name, State."""
     try:
         pages = client(current, "organizations", region).get_paginator("list_accounts").paginate()
         return [
-            {"Id": str(a["Id"]), "Name": str(a.get("Name", "")), "Status": str(a.get("Status", ""))}
+            {"Id": str(a["Id"]), "Name": str(a.get("Name", "")), "State": account_state(a)}
             for page in pages
             for a in page["Accounts"]
         ]
     except (ClientError, BotoCoreError) as error:
         raise AwsError(describe_error(error, "cannot list the organization's accounts")) from None
+
+
+def account_state(account: dict[str, Any]) -> str:
+    """An Account's `State`; its retired `Status` only where an older endpoint answers without `State`."""
+    return str(account.get("State") or account.get("Status") or "")
 
 
 def role_arn(partition: str, account: str, role_name: str) -> str:
@@ -279,6 +304,17 @@ def enabled_regions(current: boto3.session.Session, region: str) -> list[str]:
         if r.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN_STATUSES
         and current.get_partition_for_region(str(r["RegionName"])) == partition
     )
+
+
+def enabled_regions_here(current: boto3.session.Session) -> list[str]:
+    """`--region all` in one account: the regions enabled in it, asked in the default region."""
+    home = default_region(current)
+    if not home:
+        raise UsageError("--region all: set AWS_REGION (or the profile's region), the region to ask for the enabled ones")
+    try:
+        return enabled_regions(current, home)
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(describe_error(error, "cannot list the account's regions")) from None
 
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")

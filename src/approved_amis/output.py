@@ -186,10 +186,6 @@ class Writer:
         self.summary_stream = summary_stream
         self._lock = threading.Lock()
 
-    def write(self, row: Row) -> None:
-        with self._lock:
-            self._write(row.to_dict())
-
     def write_all(self, rows: Iterable[Row]) -> None:
         with self._lock:
             for row in rows:

@@ -375,7 +375,8 @@ def run(args: argparse.Namespace) -> int:
         raise aws.UsageError("--deregister needs confirmation: run it on a terminal, or add --yes")
     rule = options.rule_from_args(args)
     session = aws.session(args.profile)
-    regions = aws.check_regions(session, args.region)
+    chosen = options.region_choice(args)
+    regions = aws.enabled_regions_here(session) if chosen is None else aws.check_regions(session, chosen)
     account_id = aws.account_id(session, regions[0])
     clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
     results = fanout.map_regions(lambda r: region_candidates(r, clients[r], rule, account_id, args), regions)
@@ -416,9 +417,9 @@ def run(args: argparse.Namespace) -> int:
         summary += f"; {not_done} failed to deregister"
     summary += fanout.failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
-    if len(failed) == len(regions):
-        return options.EXIT_ERROR
-    return options.EXIT_PARTIAL if failed or not_done else options.EXIT_CLEAN
+    if not_done and len(failed) < len(regions):
+        return options.EXIT_PARTIAL
+    return options.exit_code({}, frozenset(), scanned=len(regions) - len(failed), failed=len(failed))
 
 
 def register(subcommands: Any) -> None:

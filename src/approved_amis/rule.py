@@ -103,12 +103,3 @@ class ApprovalRule:
         except json.JSONDecodeError:
             raise RuleError(f"`terraform output -json` in {directory} did not print JSON") from None
         return cls.from_terraform_outputs(outputs)
-
-    def describe(self) -> str:
-        """One line for humans: `Environment=Prod|Staging, IDs ..., owners ...`."""
-        parts = [f"{self.tag_key}={'|'.join(self.tag_values)}"]
-        if self.ami_ids:
-            parts.append(f"IDs {','.join(self.ami_ids)}")
-        if self.ami_owners:
-            parts.append(f"owners {','.join(self.ami_owners)}")
-        return ", ".join(parts)
