@@ -27,9 +27,11 @@ from botocore.parsers import ResponseParserError
 DEFAULT_RETRY_MODE = "adaptive"
 DEFAULT_MAX_ATTEMPTS = 10
 MAX_POOL_CONNECTIONS = 20
-# An endpoint that does not accept a connection within this many seconds counts as not answering; the
-# retries go on, and the user is told at once (`warn_unreachable`) instead of after every attempt.
-CONNECT_TIMEOUT_SECONDS = 5
+# An endpoint that does not accept a connection within this many seconds counts as not answering. A
+# connection that fails is tried CONNECT_ATTEMPTS times in all (throttling keeps its own, larger budget), so a
+# dead endpoint ends the command within seconds: the user is told at the first failure (`warn_unreachable`).
+CONNECT_TIMEOUT_SECONDS = 3
+CONNECT_ATTEMPTS = 2
 
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "OptInRequired"}
@@ -148,13 +150,37 @@ def endpoint_hint() -> str:
     return f" (AWS_ENDPOINT_URL={endpoint})" if endpoint else ""
 
 
+def final_answers(
+    response: tuple[Any, dict[str, Any]] | None = None,
+    caught_exception: BaseException | None = None,
+    attempts: int = 0,
+    operation: Any = None,
+    **_: Any,
+) -> None:
+    """botocore `needs-retry` hook, ahead of the retry handler: what no retry can change fails at once.
+
+    - An HTTP 5xx that does not carry the API's error body (its code is the bare status, as an endpoint that
+      does not serve the operation answers; AWS's own 5xx name a code such as InternalError) is final.
+    - A connection that cannot be made is tried CONNECT_ATTEMPTS times, not the throttling budget.
+    """
+    if isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+        if attempts >= CONNECT_ATTEMPTS:
+            raise caught_exception
+        return
+    if response is None or caught_exception is not None:
+        return
+    http, parsed = response
+    code = str((parsed or {}).get("Error", {}).get("Code", ""))
+    if getattr(http, "status_code", 0) >= 500 and (not code or code.isdigit()):
+        raise ClientError(parsed, getattr(operation, "name", ""))
+
+
 def warn_unreachable(caught_exception: BaseException | None = None, attempts: int = 0, **_: Any) -> None:
     """botocore `needs-retry` hook: on the first connection failure to an endpoint, say so on stderr
-    while botocore goes on retrying, so a dead endpoint is not 20-30 s of silence."""
+    while botocore tries again, so a dead endpoint is not silence."""
     if not isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
         return
-    max_attempts = retry_config().retries["max_attempts"]
-    if attempts >= max_attempts:
+    if attempts >= CONNECT_ATTEMPTS:
         return  # no retry follows: the error itself will say it
     endpoint = getattr(caught_exception, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
     with _warned_lock:
@@ -162,8 +188,7 @@ def warn_unreachable(caught_exception: BaseException | None = None, attempts: in
             return
         _warned_endpoints.add(endpoint)
     print(
-        f"approved-amis: no answer from {endpoint}{endpoint_hint()}; retrying "
-        f"(up to {max_attempts} attempts, AWS_MAX_ATTEMPTS)",
+        f"approved-amis: no answer from {endpoint}{endpoint_hint()}; trying once more",
         file=sys.stderr,
         flush=True,
     )
@@ -172,8 +197,15 @@ def warn_unreachable(caught_exception: BaseException | None = None, attempts: in
 def client(current: boto3.session.Session, service: str, region: str) -> Any:
     """A client for one service and region with the retry configuration. Create clients on one thread."""
     made = current.client(service, region_name=region, config=retry_config())
-    made.meta.events.register("needs-retry", warn_unreachable)
+    register_fault_hooks(made)
     return made
+
+
+def register_fault_hooks(made: Any) -> None:
+    """final_answers ahead of botocore's retry handler, warn_unreachable after it."""
+    service = made.meta.service_model.service_id.hyphenize()
+    made.meta.events.register_first(f"needs-retry.{service}", final_answers)
+    made.meta.events.register("needs-retry", warn_unreachable)
 
 
 def account_id(current: boto3.session.Session, region: str) -> str:
@@ -277,7 +309,9 @@ def assumed_session(
     (botocore's refreshable credentials), so that a scan may outlive one set of credentials."""
 
     def sts_client(service: str, **credentials: Any) -> Any:
-        return source.client(service, region_name=region, config=retry_config(), **credentials)
+        made = source.client(service, region_name=region, config=retry_config(), **credentials)
+        register_fault_hooks(made)
+        return made
 
     extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
     if external_id:

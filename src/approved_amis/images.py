@@ -248,6 +248,40 @@ def request_usage_report(ec2: Any, image_id: str) -> str:
     return str(response.get("ReportId", ""))
 
 
+# DescribeImageReferences takes at most 10 image IDs per call (its ImageIds member, botocore's EC2 model).
+IMAGE_REFERENCES_BATCH_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resource of this account that references an AMI (DescribeImageReferences): an instance, a launch
+    template, an SSM parameter, an Image Builder recipe."""
+
+    resource_type: str
+    arn: str
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.arn}"
+
+
+def image_references(ec2: Any, image_ids: list[str]) -> dict[str, list[Reference]]:
+    """What references each AMI in this account and region, for every resource type AWS checks
+    (DescribeImageReferences with IncludeAllResourceTypes); an AMI nothing references maps to [].
+    Raises one of aws.AWS_ERRORS (not served, denied)."""
+    found: dict[str, list[Reference]] = {image_id: [] for image_id in image_ids}
+    paginator = ec2.get_paginator("describe_image_references")
+    for start in range(0, len(image_ids), IMAGE_REFERENCES_BATCH_SIZE):
+        batch = image_ids[start : start + IMAGE_REFERENCES_BATCH_SIZE]
+        for page in paginator.paginate(ImageIds=batch, IncludeAllResourceTypes=True):
+            for reference in page.get("ImageReferences", []):
+                image_id = str(reference.get("ImageId", ""))
+                if image_id in found:
+                    found[image_id].append(
+                        Reference(str(reference.get("ResourceType", "")), str(reference.get("Arn", "")))
+                    )
+    return found
+
+
 @dataclass(frozen=True)
 class RetentionRule:
     """A Recycle Bin retention rule for AMIs (rbin GetRule). A tag-level rule retains the AMIs carrying

@@ -163,6 +163,8 @@ RETIRE_LAYOUT = Layout(
         "protected",
         "last_launched",
         "usage",
+        "referenced_by",
+        "references_unknown",
         "recycle_bin",
         "recycle_bin_detail",
         "snapshot_size_gib",

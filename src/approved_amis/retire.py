@@ -32,7 +32,8 @@ KEEP_PROTECTED = "keep (protected)"
 KEEP_IN_USE = "keep (in use)"
 KEEP_SHARED = "keep (shared)"
 KEEP_APPROVED = "keep (approved)"
-KEEP_ACTIONS = (KEEP_PROTECTED, KEEP_IN_USE, KEEP_SHARED, KEEP_APPROVED)
+KEEP_UNKNOWN = "keep (use unknown)"
+KEEP_ACTIONS = (KEEP_PROTECTED, KEEP_IN_USE, KEEP_SHARED, KEEP_APPROVED, KEEP_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Evidence:
     used_elsewhere: bool = False
     recycle_bin: str = ""
     recycle_bin_detail: str = ""
+    # What AWS says references the AMI in this account (DescribeImageReferences), or why it cannot say.
+    references: tuple[images.Reference, ...] = ()
+    references_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Candidate:
             "usage": self.evidence.usage,
             "recycle_bin": self.evidence.recycle_bin,
             "recycle_bin_detail": self.evidence.recycle_bin_detail,
+            "referenced_by": [str(reference) for reference in self.evidence.references],
+            "references_unknown": self.evidence.references_error or None,
             "snapshots": [snapshot.snapshot_id for snapshot in self.image.snapshots],
             "snapshot_size_gib": self.image.snapshot_size_gib,
             "action": self.action,
@@ -157,6 +163,13 @@ def decide(
         )
     if (in_use or evidence.used_elsewhere) and not args.include_in_use:
         return KEEP_IN_USE, f"in use: {evidence.usage}" if evidence.used_elsewhere else "in use"
+    if evidence.references and not args.include_in_use:
+        return KEEP_IN_USE, "referenced by " + ", ".join(str(reference) for reference in evidence.references)
+    if evidence.references_error and not args.include_in_use:
+        return KEEP_UNKNOWN, (
+            f"whether anything references it is unknown ({evidence.references_error}): kept, never taken as "
+            "unused; add --include-in-use to retire it"
+        )
     sharing = evidence.sharing
     if sharing.state != "private" and not args.include_shared:
         others = [target for target in sharing.targets if target != "public"]
@@ -186,6 +199,12 @@ def gather_evidence(
     usage is unknown stays kept for its sharing, an AMI whose sharing is unknown is kept as if shared."""
     ec2 = clients["ec2"]
     sharing = {image.image_id: images.sharing(ec2, image) for image in old_images}
+    references: dict[str, list[images.Reference]] = {}
+    references_error = ""
+    try:
+        references = images.image_references(ec2, [image.image_id for image in old_images])
+    except aws.AWS_ERRORS as error:
+        references_error = aws.describe_error(error, "image references")
 
     launched: dict[str, str] = {}
     launch_error: str | None = None
@@ -231,6 +250,8 @@ def gather_evidence(
             used_elsewhere=used,
             recycle_bin=bin_short,
             recycle_bin_detail=bin_detail,
+            references=tuple(references.get(image.image_id, ())),
+            references_error=references_error,
         )
     return evidence
 
@@ -317,7 +338,7 @@ def region_candidates(
                 (now - created).days,
                 classification.verdict,
                 reason,
-                in_use or evidence[ami_id].used_elsewhere,
+                in_use or evidence[ami_id].used_elsewhere or bool(evidence[ami_id].references),
                 action,
                 kept_because,
                 evidence[ami_id],
