@@ -6,14 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
-from approved_amis.classify import Classification, Classifier, Verdict, classify_use
+from approved_amis.classify import ALLOWED_AMIS, AMI, Classification, Classifier, Verdict, classify_use
 from approved_amis.fanout import DEFAULT_ORGANIZATION_WORKERS, MAX_ORGANIZATION_WORKERS, MAX_REGION_WORKERS, failures_note, map_regions
+from approved_amis.images import ALLOWED_AMIS_ENABLED, ALLOWED_AMIS_REPORTED, Image, allowed_images_state
 from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import (
     AUDIT_LAYOUT,
@@ -59,20 +60,62 @@ def findings(
     region: str,
     rule: ApprovalRule,
     account: str | None = None,
+    allowed: AllowedAmis | None = None,
 ) -> Iterator[Finding]:
+    """A finding per use; where the region's Allowed AMIs reports, AWS's verdict beside it, and a finding of
+    kind `allowed-amis` for each use whose AMI AWS judges otherwise than the rule."""
     for use in uses:
         verdict = classify_use(use.kind, use.ami_id, rule, verdicts, NO_AMI)
-        reason = reason_via(verdict.reason, use.via)
-        yield Finding(
+        image = allowed.images.get(use.ami_id) if allowed is not None and use.ami_id and use.kind == AMI else None
+        image_allowed = image.image_allowed if image is not None else None
+        finding = Finding(
             resource_type=use.resource_type,
             resource_id=use.resource_id,
             region=region,
             ami_id=use.ami_id,
             verdict=verdict.verdict,
-            reason=reason,
+            reason=reason_via(verdict.reason, use.via),
             account_id=account,
             kind=use.kind,
+            image_allowed=image_allowed,
         )
+        yield finding
+        if allowed is not None and image_allowed is not None and verdict.verdict is not Verdict.UNKNOWN:
+            if image_allowed != (verdict.verdict is Verdict.APPROVED):
+                yield replace(
+                    finding,
+                    kind=ALLOWED_AMIS,
+                    verdict=Verdict.APPROVED if image_allowed else Verdict.UNAPPROVED,
+                    reason=reason_via(
+                        f"Allowed AMIs ({allowed.state}) {'allows' if image_allowed else 'does not allow'} this AMI, "
+                        f"the approval rule says {verdict.verdict.value}: {verdict.reason}",
+                        use.via,
+                    ),
+                )
+
+
+@dataclass(frozen=True)
+class AllowedAmis:
+    """The region's Allowed AMIs state, where it reports ImageAllowed, and the images described so far."""
+
+    state: str
+    images: dict[str, Image | None]
+
+
+def allowed_amis_state(ec2: Any) -> str | None:
+    """The region's Allowed AMIs state; None when it cannot be read (an older partition, the emulator, a
+    role without ec2:GetAllowedImagesSettings): the audit goes on by the rule alone."""
+    try:
+        return allowed_images_state(ec2)
+    except aws.AWS_ERRORS:
+        return None
+
+
+# With Allowed AMIs enabled, DescribeImages leaves out the images it does not allow.
+HIDDEN_NOTE = (
+    "; Allowed AMIs is enabled in this region and hides the AMIs it does not allow from DescribeImages "
+    "(EC2 API Reference, EnableAllowedImagesSettings): not allowed, unless it is deregistered"
+)
 
 
 def scan_region(
@@ -87,7 +130,9 @@ def scan_region(
     """Classify every AMI use in one region of `account_id` and hand each page of findings to `emit`
     (findings carry the account ID when `name_account`)."""
     result = RegionResult(region)
-    classifier = Classifier(clients["ec2"], rule, account_id)
+    state = allowed_amis_state(clients["ec2"])
+    classifier = Classifier(clients["ec2"], rule, account_id, HIDDEN_NOTE if state == ALLOWED_AMIS_ENABLED else "")
+    allowed = AllowedAmis(state, classifier.images) if state in ALLOWED_AMIS_REPORTED else None
     templates = LaunchTemplates(clients["ec2"])
     sources = (
         templates.pages(),
@@ -100,7 +145,7 @@ def scan_region(
         try:
             for uses in pages:
                 verdicts = classifier(use.ami_id for use in uses if use.ami_id)
-                page = list(findings(uses, verdicts, region, rule, account_id if name_account else None))
+                page = list(findings(uses, verdicts, region, rule, account_id if name_account else None, allowed))
                 result.counts.update(finding.verdict for finding in page)
                 emit(page)
                 if progress is not None:

@@ -123,6 +123,8 @@ AMI = "ami"
 FLOATING_VERSION = "floating-version"
 LAUNCH_CONFIGURATION = "launch-configuration"
 AWS_MANAGED = "aws-managed"
+# A use whose AMI AWS's Allowed AMIs judges otherwise than the rule (audit mode or enabled).
+ALLOWED_AMIS = "allowed-amis"
 
 
 def classify_exposure(kind: str, ami_id: str | None, rule: ApprovalRule) -> Classification:
@@ -167,6 +169,7 @@ class Classifier:
         self._account_id = account_id
         self._missing_note = missing_note
         self.verdicts: dict[str, Classification] = {}
+        self.images: dict[str, Image | None] = {}
 
     def __call__(self, ami_ids: Iterable[str]) -> dict[str, Classification]:
         """The verdicts so far, after describing those of `ami_ids` not seen yet."""
@@ -183,6 +186,7 @@ class Classifier:
         return self.verdicts
 
     def _remember(self, ami_id: str, image: Image | None) -> None:
+        self.images[ami_id] = image
         verdict = classify(ami_id, image, self._rule, self._account_id)
         if image is None and self._missing_note:
             verdict = Classification(verdict.verdict, f"{verdict.reason}{self._missing_note}")

@@ -36,6 +36,9 @@ class Image:
     public: bool = False
     snapshots: tuple[Snapshot, ...] = ()
     deregistration_protection: str = ""
+    # AWS's own verdict where Allowed AMIs is in audit mode or enabled (DescribeImages' ImageAllowed); None
+    # where AWS does not say.
+    image_allowed: bool | None = None
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Image:
@@ -56,6 +59,7 @@ class Image:
             public=bool(item.get("Public", False)),
             snapshots=snapshots,
             deregistration_protection=str(item.get("DeregistrationProtection", "")),
+            image_allowed=item.get("ImageAllowed") if isinstance(item.get("ImageAllowed"), bool) else None,
         )
 
     @property
@@ -117,6 +121,22 @@ def _named_ids(message: str, candidates: list[str]) -> set[str]:
     return {
         ami_id for ami_id in candidates if re.search(rf"(?<![\w-]){re.escape(ami_id)}(?![\w-])", message)
     }
+
+
+################################################################################
+# Allowed AMIs: AWS's own gate on which AMIs an account may discover and launch
+################################################################################
+
+# GetAllowedImagesSettings' State: `disabled`, `audit-mode` (AWS only reports ImageAllowed) or `enabled`
+# ("only AMIs matching these criteria are discoverable and can be used by your account to launch instances",
+# EC2 API Reference, EnableAllowedImagesSettings; the AMIs the account owns are never restricted).
+ALLOWED_AMIS_REPORTED = frozenset({"audit-mode", "enabled"})
+ALLOWED_AMIS_ENABLED = "enabled"
+
+
+def allowed_images_state(ec2: Any) -> str:
+    """The region's Allowed AMIs state (GetAllowedImagesSettings). Raises one of aws.AWS_ERRORS."""
+    return str(ec2.get_allowed_images_settings().get("State", ""))
 
 
 ################################################################################

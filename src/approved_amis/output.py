@@ -37,6 +37,7 @@ class Finding:
     address: str | None = None
     account_id: str | None = None
     kind: str | None = None  # what the finding is about (classify.AMI, FLOATING_VERSION, ...); None: an AMI
+    image_allowed: bool | None = None  # AWS's Allowed AMIs verdict, where the region reports one
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -52,6 +53,8 @@ class Finding:
         if self.region is not None:
             row["region"] = self.region
         row.update(ami_id=self.ami_id, verdict=self.verdict.value, reason=self.reason)
+        if self.image_allowed is not None:
+            row["image_allowed"] = self.image_allowed
         return row
 
 
