@@ -20,11 +20,15 @@ import re
 from typing import Any, Callable
 
 import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 from botocore.stub import Stubber
 from botocore.validate import validate_parameters
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 EMULATED_OPERATIONS = ("DescribeImageReferences",)
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
 
 def validated(client: Any, operation: str, response: dict[str, Any]) -> dict[str, Any]:
@@ -89,13 +93,19 @@ def emulated_image_references(ec2: Any, ssm: Any, account: str, image_ids: list[
             amis = {v.get("LaunchTemplateData", {}).get("ImageId") for v in versions["LaunchTemplateVersions"]}
             arn = _arn("ec2", region, account, f"launch-template/{template['LaunchTemplateId']}")
             found += [{"ImageId": ami, "ResourceType": "ec2:LaunchTemplate", "Arn": arn} for ami in sorted(amis & wanted)]
-    for page in ssm.get_paginator("describe_parameters").paginate():
-        names = [parameter["Name"] for parameter in page["Parameters"]]
-        for start in range(0, len(names), 10):
-            for parameter in ssm.get_parameters(Names=names[start : start + 10])["Parameters"]:
-                if parameter.get("Value") in wanted:
-                    arn = _arn("ssm", region, account, f"parameter/{parameter['Name'].lstrip('/')}")
-                    found.append({"ImageId": parameter["Value"], "ResourceType": "ssm:Parameter", "Arn": arn})
+    try:
+        for page in ssm.get_paginator("describe_parameters").paginate():
+            names = [parameter["Name"] for parameter in page["Parameters"]]
+            for start in range(0, len(names), 10):
+                for parameter in ssm.get_parameters(Names=names[start : start + 10])["Parameters"]:
+                    if parameter.get("Value") in wanted:
+                        arn = _arn("ssm", region, account, f"parameter/{parameter['Name'].lstrip('/')}")
+                        found.append({"ImageId": parameter["Value"], "ResourceType": "ssm:Parameter", "Arn": arn})
+    except ClientError as error:
+        # Under IAM enforcement the caller may not read SSM (AWS reads it on the caller's behalf): the
+        # emulated answer then names no parameter, which the tests that enforce IAM do not create.
+        if error.response.get("Error", {}).get("Code") not in DENIED_CODES:
+            raise
     return validated(ec2, "DescribeImageReferences", {"ImageReferences": found})
 
 
@@ -108,7 +118,9 @@ def install_emulated_apis(client: Any) -> None:
     def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["emulated_api_params"] = dict(params)  # before-call sees the serialized request only
 
-    def answer(context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+    def answer(context: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]] | None:
+        """The emulator's own answer when it authorizes and serves the call (a denial stands: IAM enforced by
+        the emulator stays enforced); the emulated one when it authorizes but does not serve it."""
         params = context.get("emulated_api_params", {})
         credentials = client._request_signer._credentials.get_frozen_credentials()
         keys = {
@@ -116,8 +128,21 @@ def install_emulated_apis(client: Any) -> None:
             "aws_secret_access_key": credentials.secret_key,
             "aws_session_token": credentials.token,
         }
-        options = dict(region_name=client.meta.region_name, endpoint_url=client.meta.endpoint_url, **keys)
+        options = dict(
+            region_name=client.meta.region_name,
+            endpoint_url=client.meta.endpoint_url,
+            config=Config(retries={"max_attempts": 1}),
+            **keys,
+        )
         ec2, ssm, sts = (boto3.client(service, **options) for service in ("ec2", "ssm", "sts"))
+        try:
+            ec2.describe_image_references(**params)
+            return None  # served: let the call go to the emulator
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in DENIED_CODES:
+                return None  # the emulator's denial, as the caller will receive it
+        except ResponseParserError:
+            pass
         account = sts.get_caller_identity()["Account"]
         response = emulated_image_references(ec2, ssm, account, list(params.get("ImageIds") or []))
         return _HttpOk(), dict(response, ResponseMetadata={"HTTPStatusCode": 200})
