@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from typing import Any, Callable
 
 import boto3
@@ -114,6 +115,8 @@ def install_emulated_apis(client: Any) -> None:
     state, as a Stubber answers: through botocore's before-call event, after validating the response."""
     if client.meta.service_model.service_name != "ec2" or not client.meta.endpoint_url.startswith("http://127."):
         return
+    if getattr(_emulating, "now", False):
+        return  # a client the emulation itself makes: it asks the emulator as it is
 
     def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["emulated_api_params"] = dict(params)  # before-call sees the serialized request only
@@ -134,7 +137,11 @@ def install_emulated_apis(client: Any) -> None:
             config=Config(retries={"max_attempts": 1}),
             **keys,
         )
-        ec2, ssm, sts = (boto3.client(service, **options) for service in ("ec2", "ssm", "sts"))
+        _emulating.now = True
+        try:
+            ec2, ssm, sts = (boto3.client(service, **options) for service in ("ec2", "ssm", "sts"))
+        finally:
+            _emulating.now = False
         try:
             ec2.describe_image_references(**params)
             return None  # served: let the call go to the emulator
@@ -150,6 +157,9 @@ def install_emulated_apis(client: Any) -> None:
     for operation in EMULATED_OPERATIONS:
         client.meta.events.register(f"before-parameter-build.ec2.{operation}", remember)
         client.meta.events.register(f"before-call.ec2.{operation}", answer)
+
+
+_emulating = threading.local()
 
 
 class _HttpOk:
