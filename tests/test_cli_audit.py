@@ -535,3 +535,28 @@ def test_without_allowed_amis_reporting_the_rule_alone_decides(state: str | None
     instances = {"i-0100000000000000a": "ami-0aaaaaaaaaaaaaaa1"}
     rows = _allowed_region(state, {"ami-0aaaaaaaaaaaaaaa1": ALLOWED_IMAGES["ami-0aaaaaaaaaaaaaaa1"]}, instances)
     assert [(r["kind"], r["verdict"], "image_allowed" in r) for r in rows] == [("ami", "approved", False)]
+
+
+################################################################################
+# A misspelt --tag-key: said once, with the nearest key the AMIs carry
+################################################################################
+
+
+def test_a_tag_key_no_ami_carries_is_said_once_with_the_nearest_key(env: dict[str, str]) -> None:
+    result = run_cli(env, "audit", "--region", "us-east-1", "--tag-key", "Enviroment", "--tag-value", "Prod", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "note:" in line]
+    assert notes == [
+        "approved-amis: note: no AMI in scope carries the tag key Enviroment in any letter case; did you mean Environment?"
+    ]
+    right = run_cli(env, "audit", "--region", "us-east-1", "--tag-key", "ENVIRONMENT", "--tag-value", "Prod", "--format", "json")
+    assert "note:" not in right.stderr
+
+
+def test_the_hint_names_the_nearest_key_or_the_keys_found() -> None:
+    from approved_amis.audit import tag_key_hint
+
+    assert tag_key_hint("Enviroment", {"Environment", "Name"}).endswith("did you mean Environment?")
+    assert tag_key_hint("environment", {"Environment"}) is None
+    assert tag_key_hint("Owner", {"Team", "Name"}).endswith("keys found: Name, Team")
+    assert tag_key_hint("Owner", set()) is None

@@ -4,6 +4,7 @@ not approve, region by region (concurrently, bounded), one page at a time."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -37,6 +38,18 @@ class RegionResult:
     region: str
     counts: Counter[Verdict] = field(default_factory=Counter)
     error: str | None = None
+    tag_keys: set[str] = field(default_factory=set)  # every tag key on the AMIs described
+
+
+def tag_key_hint(tag_key: str, seen: set[str]) -> str | None:
+    """One line when no AMI in scope carries the rule's tag key in any letter case (a misspelt --tag-key
+    leaves every AMI unapproved), naming the nearest key found; None when some AMI carries it."""
+    if not seen or any(key.lower() == tag_key.lower() for key in seen):
+        return None
+    by_lower = {key.lower(): key for key in sorted(seen)}
+    close = difflib.get_close_matches(tag_key.lower(), list(by_lower), n=1, cutoff=0.6)
+    suggestion = f"; did you mean {by_lower[close[0]]}?" if close else f"; keys found: {', '.join(sorted(seen)[:5])}"
+    return f"no AMI in scope carries the tag key {tag_key} in any letter case{suggestion}"
 
 
 class RegionProgress(StatusLine):
@@ -153,6 +166,7 @@ def scan_region(
         except (ClientError, BotoCoreError) as error:
             result.error = aws.describe_error(error, f"region {region}")
             break
+    result.tag_keys = {key for image in classifier.images.values() if image is not None for key in image.tags}
     return result
 
 
@@ -172,6 +186,9 @@ def run_audit(
         lambda r: scan_region(r, clients[r], rule, account_id, writer.write_all, progress), regions, MAX_REGION_WORKERS
     )
     progress.clear()
+    hint = tag_key_hint(rule.tag_key, {key for result in results for key in result.tag_keys})
+    if hint:
+        print(f"{options.PROG}: note: {hint}", file=err)
 
     counts: Counter[Verdict] = Counter()
     for result in results:
