@@ -105,7 +105,8 @@ def emulated_image_references(ec2: Any, ssm: Any, account: str, image_ids: list[
     except ClientError as error:
         # Under IAM enforcement the caller may not read SSM (AWS reads it on the caller's behalf): the
         # emulated answer then names no parameter, which the tests that enforce IAM do not create.
-        if error.response.get("Error", {}).get("Code") not in DENIED_CODES:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if error.response.get("Error", {}).get("Code") not in DENIED_CODES and status != 403:
             raise
     return validated(ec2, "DescribeImageReferences", {"ImageReferences": found})
 
