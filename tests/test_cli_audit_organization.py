@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
+from support.aws_api import emulated_apis_path, stubbed
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
@@ -370,3 +371,44 @@ def test_usage_error(args: list[str], message: str, env: dict[str, str]) -> None
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("approved-amis: error: ") and message in lines[0], lines
+
+
+def test_the_audit_reads_accounts_by_state_as_today_s_api_answers(
+    env: dict[str, str], audit: subprocess.CompletedProcess[str], org: Organization
+) -> None:
+    """ListAccounts without the retired `Account.Status` (removed from each answer, which botocore's model
+    still validates): the same accounts are scanned and skipped, the same findings reported."""
+    without = dict(env, PYTHONPATH=emulated_apis_path(), APPROVED_AMIS_TEST_WITHOUT_RETIRED_MEMBERS="1")
+    by_id = [arg for fleet in org.fleets.values() for arg in ("--ami-id", fleet.images["by_id"])]
+    result = audit_org(without, "--exclude-accounts", ACCOUNT_ID, *by_id, "--format", "json")
+    assert result.returncode == audit.returncode == 3, result.stderr
+    assert json.loads(result.stdout) == json.loads(audit.stdout)
+    assert result.stderr.splitlines()[-1] == audit.stderr.splitlines()[-1]
+    assert f"skipped (not active): {org.accounts['closed']} (SUSPENDED)" in result.stderr
+
+
+def test_accounts_are_read_by_state_and_status_only_where_state_is_absent() -> None:
+    from approved_amis import aws
+    from approved_amis.organization import select_accounts
+
+    organizations, stubber = stubbed("organizations")
+    accounts = [
+        {"Id": f"11111111111{n}", "Name": state.lower(), "State": state}
+        for n, state in enumerate(("ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"))
+    ] + [{"Id": "222222222222", "Name": "older-endpoint", "Status": "ACTIVE"}]
+    stubber.add_response("list_accounts", {"Accounts": accounts})
+
+    class Session:
+        def client(self, service: str, **_: Any) -> Any:
+            assert service == "organizations"
+            return organizations
+
+    listed = aws.organization_accounts(Session(), "us-east-1")  # type: ignore[arg-type]
+    assert [a["State"] for a in listed] == ["ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED", "ACTIVE"]
+    selection = select_accounts(listed, [], [])
+    assert [a.id for a in selection.accounts] == ["111111111110", "222222222222"]
+    assert [(a.id, state) for a, state in selection.skipped] == [
+        ("111111111111", "SUSPENDED"),
+        ("111111111112", "PENDING_CLOSURE"),
+        ("111111111113", "CLOSED"),
+    ]

@@ -114,10 +114,12 @@ def emulated_image_references(ec2: Any, ssm: Any, account: str, image_ids: list[
 def install_emulated_apis(client: Any) -> None:
     """Answer EMULATED_OPERATIONS on `client` (an EC2 client pointed at the emulator) from the emulator's
     state, as a Stubber answers: through botocore's before-call event, after validating the response."""
-    if client.meta.service_model.service_name != "ec2" or not client.meta.endpoint_url.startswith("http://127."):
+    if not client.meta.endpoint_url.startswith("http://127.") or getattr(_emulating, "now", False):
+        return  # not the emulator, or a client the emulation itself makes: it asks the emulator as it is
+    if os.environ.get(WITHOUT_RETIRED_VARIABLE):
+        drop_retired_members(client)
+    if client.meta.service_model.service_name != "ec2":
         return
-    if getattr(_emulating, "now", False):
-        return  # a client the emulation itself makes: it asks the emulator as it is
 
     def remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["emulated_api_params"] = dict(params)  # before-call sees the serialized request only
@@ -161,6 +163,33 @@ def install_emulated_apis(client: Any) -> None:
 
 
 _emulating = threading.local()
+
+# Members AWS has announced it will retire, by service and operation: where the path leads (lists walked
+# through), and the member. The emulator still returns them; AWS will not.
+RETIRED_MEMBERS = {("organizations", "ListAccounts"): (("Accounts",), "Status")}
+# Set in a CLI process's environment (with emulated_apis_path on PYTHONPATH): answers lose RETIRED_MEMBERS.
+WITHOUT_RETIRED_VARIABLE = "APPROVED_AMIS_TEST_WITHOUT_RETIRED_MEMBERS"
+
+
+def drop_retired_members(client: Any) -> None:
+    """Answer on `client` as AWS will once the RETIRED_MEMBERS are gone: they are removed from each parsed
+    response (botocore's after-call event), which must still be valid for the model."""
+    service = client.meta.service_model.service_name
+
+    for (retired_service, operation), (path, member) in RETIRED_MEMBERS.items():
+        if retired_service != service:
+            continue
+
+        def strip(parsed: dict[str, Any], path: tuple[str, ...] = path, member: str = member, operation: str = operation, **_: Any) -> None:
+            items: list[Any] = [parsed]
+            for step in path:
+                items = [entry for item in items for entry in (item.get(step) or [])]
+            for item in items:
+                item.pop(member, None)
+            answer = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+            validated(client, operation, answer)
+
+        client.meta.events.register(f"after-call.{client.meta.service_model.service_id.hyphenize()}.{operation}", strip)
 
 
 class _HttpOk:
