@@ -642,3 +642,17 @@ def test_references_keep_an_ami_unless_in_use_ones_are_included() -> None:
     in_use_too = argparse.Namespace(**{**vars(NOTHING), "include_in_use": True})
     assert decide(image(), UNAPPROVED, False, referenced, in_use_too) == (TO_DEREGISTER, None)
     assert decide(image(), UNAPPROVED, False, unknown, in_use_too) == (TO_DEREGISTER, None)
+
+
+def test_progress_says_what_each_region_does_on_a_terminal_only() -> None:
+    from approved_amis.retire import RetireProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        progress = RetireProgress(stream)
+        progress.step("us-east-1", "weighing 3 AMI(s)")
+        progress.clear()
+        assert ("retire: us-east-1 weighing 3 AMI(s)" in stream.getvalue()) is shown
