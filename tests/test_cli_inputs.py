@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import subprocess
 import time
 from typing import Any, Iterator
 
@@ -13,7 +12,6 @@ import pytest
 import yaml
 
 from approved_amis import aws, cli
-from support.check_plan_support import cli_path
 from harness.tfcli import REPO_ROOT, emulator_credentials
 
 CASES: list[dict[str, Any]] = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "cli_bad_inputs.yaml").read_text())
