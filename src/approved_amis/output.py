@@ -37,6 +37,7 @@ class Finding:
     address: str | None = None
     account_id: str | None = None
     kind: str | None = None  # what the finding is about (classify.AMI, FLOATING_VERSION, ...); None: an AMI
+    image_allowed: bool | None = None  # AWS's Allowed AMIs verdict, where the region reports one
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -52,6 +53,8 @@ class Finding:
         if self.region is not None:
             row["region"] = self.region
         row.update(ami_id=self.ami_id, verdict=self.verdict.value, reason=self.reason)
+        if self.image_allowed is not None:
+            row["image_allowed"] = self.image_allowed
         return row
 
 
@@ -163,6 +166,8 @@ RETIRE_LAYOUT = Layout(
         "protected",
         "last_launched",
         "usage",
+        "referenced_by",
+        "references_unknown",
         "recycle_bin",
         "recycle_bin_detail",
         "snapshot_size_gib",
@@ -185,10 +190,6 @@ class Writer:
         self.layout = layout
         self.summary_stream = summary_stream
         self._lock = threading.Lock()
-
-    def write(self, row: Row) -> None:
-        with self._lock:
-            self._write(row.to_dict())
 
     def write_all(self, rows: Iterable[Row]) -> None:
         with self._lock:
