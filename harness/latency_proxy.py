@@ -153,12 +153,16 @@ def _handler(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:
             # Added to the emulator's own time, not overlapping it: the emulator's cost is never hidden.
             if proxy.latency_ms > 0:
                 time.sleep(proxy.latency_ms / 1000)
-            self.send_response(status, reason)
-            for name, value in answer_headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer)))
-            self.end_headers()
-            self.wfile.write(answer)
+            try:
+                self.send_response(status, reason)
+                for name, value in answer_headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up waiting (its read timeout) and asks again on another connection.
+                self.close_connection = True
 
         def _upstream(self, shard: int, account: str | None, body: bytes) -> tuple[int, str, list[tuple[str, str]], bytes]:
             target = proxy.upstreams[shard]
