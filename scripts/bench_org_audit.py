@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -138,8 +139,9 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def measure(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float, float, int]:
-    """Wall seconds, peak resident MiB of the process tree, exit code."""
+def measure(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float, float, int, float]:
+    """Wall seconds, peak resident MiB of the process tree, exit code, CPU seconds of the process tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -153,7 +155,10 @@ def measure(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float
     reader.join()
     if process.returncode not in (0, 1, 3):
         sys.stderr.write("".join(stderr)[-3000:])
-    return wall, peak / 1024, process.returncode
+    # Children count once waited for, with every descendant they waited for (c7n-org's worker processes).
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, peak / 1024, process.returncode, cpu
 
 
 ################################################################################
@@ -197,6 +202,7 @@ class Run:
     wall: float
     peak_mib: float
     code: int
+    cpu: float
     calls: int
     member_calls: int
     throttled: int
@@ -262,9 +268,9 @@ def main() -> None:
         def measured(command: list[str], out_path: Path | None) -> Run:
             proxy.reset_counts()
             with open(out_path or os.devnull, "w") as out:
-                wall, peak, code = measure(command, env, out)
+                wall, peak, code, cpu = measure(command, env, out)
             member = sum(n for (account, _), n in proxy.calls.items() if account != CALLER)
-            return Run(wall, peak, code, sum(proxy.calls.values()), member, proxy.throttled)
+            return Run(wall, peak, code, cpu, sum(proxy.calls.values()), member, proxy.throttled)
 
         # The report without latency or throttling: what every run under them must equal.
         baseline = measured(base, work / "ours-baseline.json")
@@ -286,11 +292,11 @@ def main() -> None:
 
         print(f"\nlatency {args.latency_ms:g} ms per answer, {args.throttle:.0%} of EC2 Describe calls throttled; "
               f"{args.accounts} accounts x {len(REGIONS)} regions = {account_regions} account-regions")
-        print(f"{'tool':<22} {'run':>3} {'wall s':>7} {'peak MiB':>9} {'calls':>6} {'per acct-region':>15} "
+        print(f"{'tool':<22} {'run':>3} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9} {'calls':>6} {'per acct-region':>15} "
               f"{'throttled':>9} {'exit':>5}")
         for name, measured_runs in runs.items():
             for number, r in enumerate(measured_runs, 1):
-                print(f"{name:<22} {number:>3} {r.wall:>7.1f} {r.peak_mib:>9.0f} {r.calls:>6} "
+                print(f"{name:<22} {number:>3} {r.wall:>7.1f} {r.cpu:>6.1f} {r.peak_mib:>9.0f} {r.calls:>6} "
                       f"{r.calls / account_regions:>15.1f} {r.throttled:>9} {r.code:>5}")
         ours_walls = [r.wall for r in runs["approved-amis audit"]]
         c7n_walls = [r.wall for r in runs["c7n-org run"]]
@@ -300,7 +306,9 @@ def main() -> None:
               f"median of medians {statistics.median(ours_walls) / statistics.median(c7n_walls):.2f}")
         print(f"peak MiB of approved-amis: {statistics.median(r.peak_mib for r in runs['approved-amis audit']):.0f} "
               f"at {args.accounts} accounts, {memory.peak_mib:.0f} at {half.count(',') + 1} accounts")
-        print(f"without latency or throttling: approved-amis {baseline.wall:.1f} s, {baseline.calls} calls, exit {baseline.code}")
+        print(f"without latency or throttling: approved-amis {baseline.wall:.1f} s, {baseline.cpu:.1f} CPU s "
+              f"({1000 * baseline.cpu / account_regions:.0f} ms per account-region), {baseline.calls} calls, exit {baseline.code}")
+        print(f"uptime load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         print(f"report under latency and throttling identical to the one without: {all(same_report)} "
               f"({sum(same_report)} of {len(same_report)} runs)")
 
