@@ -56,8 +56,12 @@ POLICY = """policies:
 def client(endpoint: str, service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
     import boto3
 
+    from botocore.config import Config
+
     keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, **keys)
+    # A busy machine can keep the emulator past botocore's 60 s read timeout on a large RunInstances.
+    config = Config(read_timeout=600, retries={"mode": "standard", "max_attempts": 10})
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=config, **keys)
 
 
 def seed(endpoint: str, accounts: int, instances: int) -> tuple[dict[str, str], dict[tuple[str, str, str], str]]:
