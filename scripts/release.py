@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 from harness.tfcli import REPO_ROOT
@@ -74,12 +75,21 @@ def write_module_archive(path: Path) -> None:
 
 
 def build_python_package(out: Path) -> None:
-    """Wheel and sdist by uv with .venv's setuptools: no download, so a release builds offline."""
-    subprocess.run(
-        [str(UV), "build", "--quiet", "--no-build-isolation", "--python", sys.executable, "--sdist", "--wheel",
-         "--out-dir", str(out), str(REPO_ROOT)],
-        cwd=REPO_ROOT, check=True, env=dict(os.environ, SOURCE_DATE_EPOCH=str(commit_time())),
-    )
+    """Wheel and sdist by uv with .venv's setuptools: no download, so a release builds offline. The build
+    runs in a copy of the tracked files, so no build/ or egg-info left in the tree by an earlier build
+    can add a file that is gone."""
+    with tempfile.TemporaryDirectory(prefix="approved-amis-release-") as scratch:
+        source = Path(scratch) / "source"
+        for name in tracked_files():
+            if (REPO_ROOT / name).is_file() and not name.startswith(("tests/", "examples/", "modules/")):
+                (source / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(REPO_ROOT / name, source / name)
+        subprocess.run(
+            [str(UV), "build", "--quiet", "--no-build-isolation", "--python", sys.executable, "--sdist", "--wheel",
+             "--out-dir", str(out), str(source)],
+            cwd=source, check=True, env=dict(os.environ, SOURCE_DATE_EPOCH=str(commit_time())),
+        )
+    (out / ".gitignore").unlink(missing_ok=True)  # uv marks its output folder; dist/ is ignored already
     for name in (WHEEL, SDIST):
         if not (out / name).is_file():
             raise SystemExit(f"release: the build did not produce {name}")
