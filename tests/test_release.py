@@ -199,3 +199,18 @@ def test_pipx_installs_the_wheel_into_a_clean_environment_offline(dist: Path, em
         capture_output=True, text=True, cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **emulator_credentials(emulator)},
     )  # fmt: skip
     assert audit.returncode == 0 and json.loads(audit.stdout) == [], audit.stdout + audit.stderr
+
+
+def test_the_readme_usage_warns_of_alerts_without_a_subscriber(served_usage: dict[str, str]) -> None:
+    """The plain call's topic has no subscriber: the plan warns (check `alerts_have_a_subscriber`) and goes
+    on; the README's call with `sns_subscriptions` does not warn."""
+    blocks = usage_blocks(REPO_ROOT / "README.md")
+    statuses = {}
+    for check_result in json.loads(served_usage["json"]).get("checks", []):
+        if check_result["address"].get("name") == "alerts_have_a_subscriber":
+            for instance in check_result.get("instances", []):
+                statuses[instance["address"]["module"].split(".")[1]] = instance["status"]
+    expected = {f"block_{i}": "pass" if "sns_subscriptions" in block else "fail" for i, block in enumerate(blocks) if "create_sns_alerts = false" not in block}
+    assert statuses == expected and "fail" in statuses.values(), statuses
+    assert "Warning: Check block assertion failed" in served_usage["plan"]
+    assert "has no subscriber: NON_COMPLIANT alerts reach no one" in " ".join(served_usage["plan"].split())
