@@ -30,6 +30,12 @@ docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements 
 release: $(VENV)/.installed  ## dist/: module archive, CLI wheel and sdist, SHA256SUMS, all of VERSION.
 	$(PY) -m scripts.release
 
+try: $(VENV)/.installed  ## Leave an AWS emulator running with a seeded fleet; print the CLI commands to try on it.
+	$(PY) -m scripts.try_cli start
+
+try-stop: $(VENV)/.installed  ## Stop the emulator that `make try` left running.
+	$(PY) -m scripts.try_cli stop
+
 # One after the other: uv already uses every core, so building both at once is no faster.
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
