@@ -93,9 +93,9 @@ def reset(url: str) -> None:
         pass
 
 
-def start_detached(log_path: Path, attempts: int = 3) -> tuple[int, str]:
+def start_detached(log_path: Path, attempts: int = 3, environment: dict[str, str] | None = None) -> tuple[int, str]:
     """Start moto server in a session of its own, to outlive the caller; its process ID and URL. The
-    caller stops it (SIGTERM to the process ID) when done."""
+    caller stops it (SIGTERM to the process ID) when done. environment: moto settings to add."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, attempts + 1):
         port = _free_port()
@@ -104,7 +104,7 @@ def start_detached(log_path: Path, attempts: int = 3) -> tuple[int, str]:
             process = subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false"),
+                env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false", **(environment or {})),
             )  # fmt: skip
         try:
             _wait_until_up(url, process)

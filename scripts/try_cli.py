@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from moto.utilities.utils import load_resource
+
 from harness import fleet
 from harness.emulator import start_detached
 from harness.tfcli import CACHE_DIR
@@ -47,7 +49,11 @@ def start(path: Path) -> int:
         return 0
     began = time.monotonic()
     print("starting the AWS emulator (moto server) on loopback ...", flush=True)
-    pid, url = start_detached(path.with_name("moto.log"))
+    # Amazon's public AMIs: moto's short default list alone. Without MOTO_AMIS_PATH moto also loads its
+    # list of the latest AMIs of the region in every account and region at first use, a minute of CPU.
+    amis = path.with_name("amis.json")
+    amis.write_text(json.dumps(load_resource("ec2/resources/amis.json")))
+    pid, url = start_detached(path.with_name("moto.log"), environment={"MOTO_AMIS_PATH": str(amis)})
     path.write_text(json.dumps({"pid": pid, "url": url}))
     print(f"seeding accounts {', '.join(fleet.MEMBERS)} and the management account in {', '.join(fleet.REGIONS)} ...", flush=True)
     try:
