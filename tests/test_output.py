@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import time
 
 import pytest
 
@@ -16,6 +17,7 @@ from approved_amis.output import (
     ORGANIZATION_AUDIT_LAYOUT,
     RETIRE_LAYOUT,
     Finding,
+    Heartbeat,
     make_writer,
 )
 
@@ -119,3 +121,22 @@ def test_csv_and_json_name_the_kind() -> None:
     json_writer.write_all(FINDINGS)
     json_writer.close("")
     assert [row["kind"] for row in json.loads(as_json.getvalue())] == [AMI, AMI, AMI, FLOATING_VERSION]
+
+
+def test_the_heartbeat_redraws_while_work_is_silent_and_clears_its_line() -> None:
+    stream = Terminal()
+    with Heartbeat(stream, "retire", 2, interval=0.05) as heartbeat:
+        time.sleep(0.5)  # a region whose calls take long: nothing ticks, the line is still redrawn
+        heartbeat.tick()
+    frames = [frame for frame in stream.getvalue().split("\r") if frame.startswith("retire:")]
+    assert len(frames) >= 5, frames
+    assert frames[0].startswith("retire: 0 of 2 regions checked, 0 s") and "retire: 1 of 2 regions checked" in frames[-1]
+    assert stream.getvalue().endswith("\r\033[K")
+
+
+def test_the_heartbeat_is_silent_when_not_on_a_terminal() -> None:
+    stream = io.StringIO()
+    with Heartbeat(stream, "retire", 1, interval=0.01) as heartbeat:
+        time.sleep(0.05)
+        assert heartbeat.tick("result") == "result"
+    assert stream.getvalue() == ""

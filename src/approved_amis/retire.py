@@ -15,7 +15,7 @@ from approved_amis import aws, fanout, images, options
 from approved_amis.classify import Classification, Classifier, Verdict
 from approved_amis.images import Image, Sharing
 from approved_amis.inventory import ACTIVE_INSTANCE_STATES, instance_pages
-from approved_amis.output import RETIRE_LAYOUT, make_writer
+from approved_amis.output import RETIRE_LAYOUT, Heartbeat, make_writer
 from approved_amis.rule import ApprovalRule
 
 DEFAULT_DAYS = 90
@@ -378,7 +378,10 @@ def run(args: argparse.Namespace) -> int:
     regions = aws.check_regions(session, args.region)
     account_id = aws.account_id(session, regions[0])
     clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
-    results = fanout.map_regions(lambda r: region_candidates(r, clients[r], rule, account_id, args), regions)
+    with Heartbeat(sys.stderr, "retire", len(regions)) as heartbeat:
+        results = fanout.map_regions(
+            lambda r: heartbeat.tick(region_candidates(r, clients[r], rule, account_id, args)), regions
+        )
 
     candidates = sorted(
         (c for result in results for c in result.candidates),
