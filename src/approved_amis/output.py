@@ -228,12 +228,9 @@ def colour_wanted(stream: TextIO) -> bool:
 
 
 def table_width(stream: TextIO) -> int | None:
-    """The terminal's width (COLUMNS first, as shutil reads it) when stream is one; otherwise COLUMNS when
-    set, else None: piped output keeps whole lines for grep and friends."""
-    if _isatty(stream):
-        return shutil.get_terminal_size().columns
-    columns = os.environ.get("COLUMNS", "")
-    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+    """The terminal's width (COLUMNS first, as shutil reads it) when stream is one; None otherwise: piped
+    output keeps each row on one line, for grep and friends."""
+    return shutil.get_terminal_size().columns if _isatty(stream) else None
 
 
 def _isatty(stream: TextIO) -> bool:
