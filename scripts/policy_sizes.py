@@ -24,11 +24,12 @@ SCP_LIMIT = 5120
 CONFIG_RULE_LIMIT = 1024
 
 
-def planned_outputs(directory: Path, ami_id_count: int) -> dict[str, object]:
+def planned_outputs(directory: Path, ami_id_count: int, launch_configurations: str = "none") -> dict[str, object]:
     env = terraform_env()
     run = {"cwd": directory, "env": env, "check": True, "capture_output": True, "text": True}
     subprocess.run(["terraform", "init", "-input=false", "-backend=false"], **run)
-    plan = ["terraform", "plan", "-input=false", "-lock=false", f"-var=ami_id_count={ami_id_count}", "-out=plan.bin"]
+    plan = ["terraform", "plan", "-input=false", "-lock=false", f"-var=ami_id_count={ami_id_count}",
+            f"-var=launch_configurations={launch_configurations}", "-out=plan.bin"]  # fmt: skip
     subprocess.run(plan, **run)
     shown = subprocess.run(["terraform", "show", "-json", "plan.bin"], **run).stdout
     return {name: output["value"] for name, output in json.loads(shown)["planned_values"]["outputs"].items()}
@@ -37,9 +38,9 @@ def planned_outputs(directory: Path, ami_id_count: int) -> dict[str, object]:
 def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         directory = copy_example(FIXTURE, Path(scratch))
-        for ami_id_count in (21, 10):
-            outputs = planned_outputs(directory, ami_id_count)
-            print(f"with {ami_id_count} AMI IDs:")
+        for ami_id_count, launch_configurations in ((21, "none"), (10, "none"), (21, "approved_ami_ids")):
+            outputs = planned_outputs(directory, ami_id_count, launch_configurations)
+            print(f"with {ami_id_count} AMI IDs, launch_configurations = {launch_configurations}:")
             for name, limit in LIMITS.items():
                 size = outputs["characters"][name]
                 print(f"  {name}: {size} characters of {limit} (margin {limit - size})")
