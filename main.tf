@@ -24,6 +24,13 @@ module "approval_rule" {
 
   restrict_data_lifecycle_manager_to_publishers = var.restrict_data_lifecycle_manager_to_publishers
   protect_principal_roles                       = var.protect_principal_roles
+
+  # The policies module.iam_policy creates: their holders may not shed them (nor create roles without the boundary).
+  guard_policy = var.create && (var.create_iam_policy || var.create_iam_boundary_policy) ? {
+    name     = var.name
+    path     = var.iam_policy_path
+    boundary = var.create_iam_boundary_policy
+  } : null
 }
 
 ################################################################################

@@ -34,6 +34,9 @@ DENY_SIDS = {
     "DenyDeleteAllTagsOnImage",
 }
 WHEN_CONFIGURED = {"DenyImageCreationInApprovedOwnerAccounts", "DenyImageParameterChangeByNonPublishers"}
+# How the identity policy and the boundary guard themselves (complete: both are created); the SCPs need none.
+POLICY_GUARD_SIDS = {"DenyGuardChange", "DenyGuardPolicyDetach", "DenyPrincipalWithoutBoundary"}
+BOUNDARY_GUARD_SIDS = {"DenyGuardChange", "DenyPrincipalWithoutBoundary"}
 
 
 def statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -149,7 +152,8 @@ def test_the_two_scp_documents_hold_exactly_the_policy_denials(plan_summary, com
     parts = {part: statements(json.loads(document)) for part, document in plan.outputs["scp_policy_jsons"].items()}
     assert set(parts) == {"launch", "approval"}
     assert not set(parts["launch"]) & set(parts["approval"])
-    denials = {sid: s for sid, s in complete.items() if s["Effect"] == "Deny"}
+    denials = {sid: s for sid, s in complete.items() if s["Effect"] == "Deny" and sid not in POLICY_GUARD_SIDS}
+    assert POLICY_GUARD_SIDS <= set(complete)
     assert {**parts["launch"], **parts["approval"]} == denials
     assert set(denials) == DENY_SIDS
     assert set(parts["launch"]) == {
@@ -167,7 +171,8 @@ def test_boundary_allows_everything_but_the_denials(plan_summary, complete) -> N
         "Action": "*",
         "Resource": "*",
     }
-    assert boundary == {sid: s for sid, s in complete.items() if s["Effect"] == "Deny"}
+    assert boundary == {sid: s for sid, s in complete.items() if s["Effect"] == "Deny" and sid != "DenyGuardPolicyDetach"}
+    assert BOUNDARY_GUARD_SIDS <= set(boundary)
 
 
 def test_policy_output_is_the_document_of_the_managed_policy(plan_summary) -> None:

@@ -157,12 +157,20 @@ def test_the_scp_grants_nothing(documents) -> None:
             assert [s["Effect"] for s in scp["Statement"]] == ["Deny"] * len(scp["Statement"])
 
 
+# The statements by which the identity policy and the boundary guard themselves: no member principal can detach
+# or change an SCP, so the SCPs carry none of them.
+GUARD_SIDS = {"DenyGuardChange", "DenyGuardPolicyDetach", "DenyPrincipalWithoutBoundary"}
+
+
 def test_the_two_scps_hold_every_deny_statement_once(documents) -> None:
-    """Split for size, the SCPs together deny what the boundary denies, each statement in one of them."""
+    """Split for size, the SCPs together deny what the boundary denies (but its self-guard), each statement in one of them."""
     rendered = documents("complete")
     launch, approval = ([s["Sid"] for s in rendered[part]["Statement"]] for part in ("scp-launch", "scp-approval"))
-    denied = [s["Sid"] for s in rendered["boundary"]["Statement"] if s["Effect"] == "Deny"]
+    denied = [s["Sid"] for s in rendered["boundary"]["Statement"] if s["Effect"] == "Deny" and s["Sid"] not in GUARD_SIDS]
     assert not set(launch) & set(approval) and sorted(launch + approval) == sorted(denied)
+    guards = {s["Sid"] for s in rendered["boundary"]["Statement"]} & GUARD_SIDS
+    assert guards == {"DenyGuardChange", "DenyPrincipalWithoutBoundary"}
+    assert {s["Sid"] for s in rendered["policy"]["Statement"]} >= GUARD_SIDS
 
 
 ################################################################################

@@ -29,6 +29,8 @@ locals {
 
   # EC2 Image Builder actions that build, import or distribute AMIs (its service-linked role tags what it
   # distributes): publishers only, unless restrict_image_builder_to_publishers is false.
+  # EC2 Image Builder actions that build, import or distribute AMIs (its service-linked role tags what it
+  # distributes): publishers only, unless restrict_image_builder_to_publishers is false.
   image_builder_publishing_actions = [
     "imagebuilder:CreateImage",
     "imagebuilder:CreateImagePipeline",
@@ -104,6 +106,12 @@ locals {
     } : name => length(arns) == 0 ? {} : { ArnNotLike = { "aws:PrincipalArn" = arns } }
   }
 
+  # The managed policies modules/iam-policy makes of these documents (<name> and <name>-boundary): their
+  # holders may not change or detach them, remove a boundary, or make a role or user without the boundary.
+  guard_policy_arns = var.guard_policy == null ? null : [
+    for suffix in ["", "-boundary"] : "arn:${var.partition}:iam::*:policy${var.guard_policy.path}${var.guard_policy.name}${suffix}"
+  ]
+
   template_vars = {
     partition                = var.partition
     tag_key                  = var.approval_tag_key
@@ -123,6 +131,8 @@ locals {
     ami_parameter_arns       = local.ami_parameter_arns
     protected_principal_arns = local.protected_principal_arns
     principal_guard_actions  = local.principal_guard_actions
+    guard_policy_arns        = local.guard_policy_arns
+    guard_boundary           = try(var.guard_policy.boundary, false)
 
     # The toggles, as the inputs give them: the template decides what each one renders.
     deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions

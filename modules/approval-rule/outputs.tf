@@ -42,6 +42,6 @@ output "characters" {
 }
 
 output "deny_statement_ids" {
-  description = "Sids of the Deny statements every document renders, as the toggles decide."
+  description = "Sids of the boundary's Deny statements, as the toggles decide: the SCPs hold each of them once, but those by which the boundary guards itself (guard_policy)."
   value       = tolist([for statement in jsondecode(local.documents["boundary"]).Statement : statement.Sid if statement.Effect == "Deny"])
 }

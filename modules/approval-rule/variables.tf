@@ -198,3 +198,23 @@ variable "protect_principal_roles" {
   type        = bool
   default     = true
 }
+
+variable "guard_policy" {
+  description = "The managed policies made of these documents: name (the policy; the boundary is <name>-boundary) and IAM path, as modules/iam-policy names them, and whether the boundary exists. Set: their holders may not rewrite, delete or detach them, and the boundary's holders may not remove a permissions boundary or create (or re-bound) a role or user without it; with boundary = true the identity policy requires the boundary too. Null: no statement."
+  type = object({
+    name     = string
+    path     = optional(string, "/")
+    boundary = optional(bool, false)
+  })
+  default = null
+
+  validation {
+    condition     = var.guard_policy == null || can(regex("^[A-Za-z0-9+=,.@_-]{1,119}$", var.guard_policy.name))
+    error_message = "guard_policy.name must be an IAM policy name (letters, digits and + = , . @ _ -, at most 119 characters so that <name>-boundary fits in 128)."
+  }
+
+  validation {
+    condition     = var.guard_policy == null || can(regex("^/([!-~]*/)?$", try(var.guard_policy.path, "/")))
+    error_message = "guard_policy.path must be an IAM path that starts and ends with /, for example \"/\" or \"/guardrails/\"."
+  }
+}
