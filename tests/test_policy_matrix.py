@@ -230,6 +230,17 @@ def test_every_launch_action_is_needed_by_the_matrix(documents) -> None:
     assert [action for action, red in summary.items() if not red] == [], summary
 
 
+def test_every_image_builder_pattern_is_needed_by_the_matrix(documents) -> None:
+    """Each Image Builder pattern of the publishing Deny (Create*, Update*, Import*, Start*, Put*, Send*) has a row
+    that turns red without it."""
+    sid = "DenyImagePublishingByNonPublishers"
+    actions = next(s["Action"] for s in documents("complete")["policy"]["Statement"] if s.get("Sid") == sid)
+    patterns = [action for action in actions if action.startswith("imagebuilder:")]
+    summary = {pattern: len(red_cells(documents, without_action(sid, pattern))) for pattern in patterns}
+    print("\nImage Builder pattern flips (red cells without the pattern):", summary)
+    assert len(patterns) == 6 and [pattern for pattern, red in summary.items() if not red] == [], summary
+
+
 def test_every_deny_statement_is_needed_by_the_matrix(flips) -> None:
     """Leaving out any one Deny statement (the template rendered without it) changes at least one verdict."""
     summary = {sid: len(cells) for sid, cells in flips.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +60,19 @@ def test_every_ec2_action_on_an_image_is_denied_or_launches_nothing(denials) -> 
     assert listed <= image_actions, f"listed but no longer on images: {sorted(listed - image_actions)}"
 
 
-def test_every_image_builder_action_that_publishes_is_for_publishers_only(denials) -> None:
-    denied = {a for a in denials["DenyImagePublishingByNonPublishers"]["Action"] if a.startswith("imagebuilder:")}
+def test_every_image_builder_action_that_writes_is_for_publishers_only(denials) -> None:
+    """The publishing Deny names Image Builder by patterns: together they match every action that writes but those
+    listed, and no action that only reads."""
+    patterns = [a for a in denials["DenyImagePublishingByNonPublishers"]["Action"] if a.startswith("imagebuilder:")]
     listed = {f"imagebuilder:{name}" for name in CONTRACT["image_builder_actions_that_publish_nothing"]}
-    publishing = actions_on("imagebuilder", set(CONTRACT["image_builder_resource_types"]), {"Write"})
-    print("\nSAR-derived Image Builder publishing actions:", sorted(publishing - listed))
-    assert publishing - listed - denied == set(), "an Image Builder action is neither denied nor listed"
-    assert denied == publishing - listed
-    assert listed <= publishing
+    levels = {p["privilege"]: p["access_level"] for p in SAR["imagebuilder"]["privileges"]}
+    writing = {f"imagebuilder:{name}" for name, level in levels.items() if level not in ("Read", "List")}
+    denied = {f"imagebuilder:{name}" for name in levels if any(fnmatchcase(f"imagebuilder:{name}", p) for p in patterns)}
+    print("\nSAR-derived Image Builder actions denied to non-publishers:", sorted(denied))
+    assert writing - listed - denied == set(), "an Image Builder action that writes is neither denied nor listed"
+    assert denied <= writing, f"patterns match actions that only read: {sorted(denied - writing)}"
+    assert not denied & listed and listed <= writing
+    assert all(any(fnmatchcase(action, p) for action in denied) for p in patterns), "a pattern matches no action"
 
 
 def test_launches_without_an_image_resource_are_denied_outright(denials) -> None:

@@ -27,19 +27,18 @@ locals {
   # Auto Scaling calls that name a group's launch template (and its version).
   group_actions = ["autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"]
 
-  # EC2 Image Builder actions that build, import or distribute AMIs (its service-linked role tags what it
-  # distributes): publishers only, unless restrict_image_builder_to_publishers is false.
-  # EC2 Image Builder actions that build, import or distribute AMIs (its service-linked role tags what it
-  # distributes): publishers only, unless restrict_image_builder_to_publishers is false.
+  # EC2 Image Builder actions that change what a pipeline builds or distributes, or build, import and distribute
+  # AMIs (its service-linked role tags what it distributes, amiTags): components (a recipe may select the newest
+  # version, x.x.x), recipes, workflows and their steps, infrastructure configurations (a way into the build
+  # instance), pipelines, distribution configurations, imports and sharing policies. Publishers only, unless
+  # restrict_image_builder_to_publishers is false; reads, deletes and cancellations stay allowed.
   image_builder_publishing_actions = [
-    "imagebuilder:CreateImage",
-    "imagebuilder:CreateImagePipeline",
-    "imagebuilder:UpdateImagePipeline",
-    "imagebuilder:StartImagePipelineExecution",
-    "imagebuilder:CreateDistributionConfiguration",
-    "imagebuilder:UpdateDistributionConfiguration",
-    "imagebuilder:ImportVmImage",
-    "imagebuilder:ImportDiskImage",
+    "imagebuilder:Create*",
+    "imagebuilder:Update*",
+    "imagebuilder:Import*",
+    "imagebuilder:Start*",
+    "imagebuilder:Put*",
+    "imagebuilder:Send*",
   ]
   # Data Lifecycle Manager AMI policies tag the AMIs they create (TagsToAdd, CopyTags) through the execution
   # role passed to dlm.amazonaws.com: publishers only, unless restrict_data_lifecycle_manager_to_publishers is false.
