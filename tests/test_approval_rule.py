@@ -98,6 +98,20 @@ def test_the_documents_use_the_partition_given(outputs) -> None:
         assert "arn:aws-us-gov:" in outputs["scp_policy_jsons"][part], part
 
 
+def test_only_the_scp_names_the_exempt_principals(outputs) -> None:
+    """The identity policy and the boundary bind only their holders (left off break-glass roles), so only the SCP,
+    which binds everyone, carries the exemption; the roles themselves stay protected in every document."""
+    rendered = documents(outputs)
+    exempt = "arn:aws:iam::*:role/break-glass"
+    for mode in ("policy", "boundary"):
+        conditions = [json.dumps(s.get("Condition", {})) for s in rendered[mode]["Statement"]]
+        assert not any(exempt in condition for condition in conditions), mode
+    assert exempt in json.dumps([s.get("Condition", {}) for s in rendered["scp_launch"]["Statement"]])
+    for mode in ("policy", "boundary", "scp_approval"):
+        guard = next(s for s in rendered[mode]["Statement"] if s["Sid"] == "DenyChangesToProtectedPrincipals")
+        assert exempt in guard["Resource"], mode
+
+
 def test_config_rule_parameters(outputs, default_outputs) -> None:
     parameters = outputs["config_rule_parameters"]
     assert set(parameters) == {"by_tag", "by_id"}
@@ -144,8 +158,9 @@ def test_the_complete_example_renders_the_rule_once(plan_summary) -> None:
 
 # The modules that call approval-rule and pass some of its inputs through from their own, and the inputs
 # of approval-rule each of them does not take (it computes the partition; the root renders no SCP exemption
-# for IAM administrators, since the identity policy and boundary bind only their holders).
-CALLERS = {REPO_ROOT: {"partition", "iam_admin_principal_arns"}, MODULES / "organization": {"partition"}}
+# for IAM administrators, since the identity policy and boundary bind only their holders, and names the
+# managed policies it creates as guard_policy; the organization's SCPs need no guard of their own).
+CALLERS = {REPO_ROOT: {"partition", "iam_admin_principal_arns", "guard_policy"}, MODULES / "organization": {"partition", "guard_policy"}}
 
 
 def passed_through(caller: Path) -> dict[str, str]:

@@ -95,8 +95,10 @@ locals {
   )
 
   # Who each Deny statement leaves out, as a Condition block to merge into the statement's own (empty when
-  # nobody is left out): break-glass roles from the launch denials, publishers from the publishing and tag
-  # denials, and, in the SCP only, IAM administrators from the guard of the publisher and exempt roles.
+  # nobody is left out): publishers from the publishing and tag denials, and, in the SCP only, break-glass
+  # roles from the launch denials and IAM administrators from the guard of the protected roles. The identity
+  # policy and the boundary bind only the principals they are attached to, so they name no exemption that
+  # leaving them off a break-glass role does not give (each named exemption costs every launch statement).
   unless_principal = {
     for name, arns in {
       exempt    = var.exempt_principal_arns
@@ -149,7 +151,7 @@ locals {
       boundary     = { mode = "boundary", part = "" }
       scp_launch   = { mode = "scp", part = "launch" }
       scp_approval = { mode = "scp", part = "approval" }
-    } : name => trimspace(templatefile(local.policy_template, merge(local.template_vars, render)))
+    } : name => trimspace(templatefile(local.policy_template, merge(local.template_vars, render, render.mode == "scp" ? {} : { unless_exempt = {} })))
   }
   scp_documents = { for part in local.scp_parts : part => local.documents["scp_${part}"] }
 

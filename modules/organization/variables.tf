@@ -60,7 +60,7 @@ variable "ami_publisher_arns" {
 }
 
 variable "exempt_principal_arns" {
-  description = "IAM role or user ARN patterns exempt from the launch denials (break-glass roles, for example \"arn:aws:iam::*:role/break-glass\"). The roles they name are protected like the publishers'. Keep the list short: each entry grows every document."
+  description = "IAM role or user ARN patterns the SCP exempts from the launch denials (break-glass roles, for example \"arn:aws:iam::*:role/break-glass\"); the identity policy and the boundary bind only their holders, so attach neither to these roles. The roles they name are protected like the publishers'. Keep the list short: each entry grows every launch statement of the SCP."
   type        = list(string)
   default     = []
 }
