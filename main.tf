@@ -27,9 +27,8 @@ module "approval_rule" {
 
   # The policies module.iam_policy creates: their holders may not shed them (nor create roles without the boundary).
   guard_policy = var.create && (var.create_iam_policy || var.create_iam_boundary_policy) ? {
-    name     = var.name
-    path     = var.iam_policy_path
-    boundary = var.create_iam_boundary_policy
+    name = var.name
+    path = var.iam_policy_path
   } : null
 }
 

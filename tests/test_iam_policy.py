@@ -35,7 +35,7 @@ DENY_SIDS = {
 }
 WHEN_CONFIGURED = {"DenyImageCreationInApprovedOwnerAccounts", "DenyImageParameterChangeByNonPublishers"}
 # How the identity policy and the boundary guard themselves (complete: both are created); the SCPs need none.
-POLICY_GUARD_SIDS = {"DenyGuardChange", "DenyGuardPolicyDetach", "DenyPrincipalWithoutBoundary"}
+POLICY_GUARD_SIDS = {"DenyGuardChange", "DenyGuardPolicyDetach"}
 BOUNDARY_GUARD_SIDS = {"DenyGuardChange", "DenyPrincipalWithoutBoundary"}
 
 
@@ -171,7 +171,9 @@ def test_boundary_allows_everything_but_the_denials(plan_summary, complete) -> N
         "Action": "*",
         "Resource": "*",
     }
-    assert boundary == {sid: s for sid, s in complete.items() if s["Effect"] == "Deny" and sid != "DenyGuardPolicyDetach"}
+    assert {sid: s for sid, s in boundary.items() if sid != "DenyPrincipalWithoutBoundary"} == {
+        sid: s for sid, s in complete.items() if s["Effect"] == "Deny" and sid != "DenyGuardPolicyDetach"
+    }
     assert BOUNDARY_GUARD_SIDS <= set(boundary)
 
 
@@ -197,7 +199,8 @@ def test_every_document_fits_its_limit_for_a_large_input(plan_summary) -> None:
     for part, document in outputs["scp_policy_jsons"].items():
         assert sizes["scp"][part] == len(document) <= 5120, part
     assert sum(sizes["scp"].values()) > 5120, "one SCP would not hold them: the split is needed"
-    assert len(json.loads(outputs["policy_json"])["Statement"]) == 2 + len(DENY_SIDS)
+    # launch_configurations = "none" there: DenyGroupOnLaunchConfiguration too.
+    assert len(json.loads(outputs["policy_json"])["Statement"]) == 2 + len(DENY_SIDS) + len(POLICY_GUARD_SIDS) + 1
 
 
 def test_sizes_are_outputs_of_the_root_module(plan_summary) -> None:
@@ -236,7 +239,7 @@ def test_each_door_toggle_takes_its_statement_out(plan_summary, complete) -> Non
     denials = {sid for sid, s in policy.items() if s["Effect"] == "Deny"}
     assert denials == DENY_SIDS - WHEN_CONFIGURED - {
         "DenyUnpinnedLaunchTemplateVersion", "DenyMixedInstancesWithoutVersion", "DenyChangesToProtectedPrincipals"
-    }  # fmt: skip
+    } | POLICY_GUARD_SIDS | {"DenyGroupOnLaunchConfiguration"}  # fmt: skip
     assert policy["DenyImagePublishingByNonPublishers"]["Action"] == ["ec2:RestoreImageFromRecycleBin", "ec2:EnableImage"]
     assert "Condition" not in policy["DenyLaunchConfigurationWithUnapprovedImage"], "none: every launch configuration"
     assert complete["DenyLaunchConfigurationWithUnapprovedImage"]["Condition"] == {
@@ -246,7 +249,7 @@ def test_each_door_toggle_takes_its_statement_out(plan_summary, complete) -> Non
     assert {"dlm:CreateLifecyclePolicy", "dlm:UpdateLifecyclePolicy"} <= set(complete["DenyImagePublishingByNonPublishers"]["Action"])
 
     anything = statements(plan_summary(REPO_ROOT, **{**TOGGLED_OFF, "launch_configurations": "any"}).policy(POLICY))
-    assert "DenyLaunchConfigurationWithUnapprovedImage" not in anything
+    assert "DenyLaunchConfigurationWithUnapprovedImage" not in anything and "DenyGroupOnLaunchConfiguration" not in anything
 
 
 def test_the_role_guard_names_exactly_the_publisher_and_exempt_patterns(complete) -> None:

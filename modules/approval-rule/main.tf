@@ -133,7 +133,6 @@ locals {
     protected_principal_arns = local.protected_principal_arns
     principal_guard_actions  = local.principal_guard_actions
     guard_policy_arns        = local.guard_policy_arns
-    guard_boundary           = try(var.guard_policy.boundary, false)
 
     # The toggles, as the inputs give them: the template decides what each one renders.
     deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions

@@ -200,11 +200,10 @@ variable "protect_principal_roles" {
 }
 
 variable "guard_policy" {
-  description = "The managed policies made of these documents: name (the policy; the boundary is <name>-boundary) and IAM path, as modules/iam-policy names them, and whether the boundary exists. Set: their holders may not rewrite, delete or detach them, and the boundary's holders may not remove a permissions boundary or create (or re-bound) a role or user without it; with boundary = true the identity policy requires the boundary too. Null: no statement."
+  description = "The managed policies made of these documents, as modules/iam-policy names them: name (the identity policy; the boundary is <name>-boundary) and IAM path. Set: their holders may not rewrite, delete or detach them or remove a permissions boundary, and the boundary's holders may not create (or re-bound) a role or user without the boundary. Null: no statement."
   type = object({
-    name     = string
-    path     = optional(string, "/")
-    boundary = optional(bool, false)
+    name = string
+    path = optional(string, "/")
   })
   default = null
 
