@@ -24,6 +24,8 @@ module "approval_rule" {
 
   restrict_data_lifecycle_manager_to_publishers = var.restrict_data_lifecycle_manager_to_publishers
   protect_principal_roles                       = var.protect_principal_roles
+  # The remediation's exemption key is one of them: whoever may set it keeps an unapproved instance running.
+  protected_instance_tag_keys = distinct(concat(var.create && var.create_ssm_remediation ? [var.exemption_tag_key] : [], var.protected_instance_tag_keys))
 
   # The policies module.iam_policy creates: their holders may not shed them (nor create roles without the boundary).
   guard_policy = var.create && (var.create_iam_policy || var.create_iam_boundary_policy) ? {

@@ -159,8 +159,9 @@ def test_the_complete_example_renders_the_rule_once(plan_summary) -> None:
 # The modules that call approval-rule and pass some of its inputs through from their own, and the inputs
 # of approval-rule each of them does not take (it computes the partition; the root renders no SCP exemption
 # for IAM administrators, since the identity policy and boundary bind only their holders, and names the
-# managed policies it creates as guard_policy; the organization's SCPs need no guard of their own).
-CALLERS = {REPO_ROOT: {"partition", "iam_admin_principal_arns", "guard_policy"}, MODULES / "organization": {"partition", "guard_policy"}}
+# managed policies it creates as guard_policy and adds its remediation's exemption key to
+# protected_instance_tag_keys; the organization's SCPs need no guard of their own).
+CALLERS = {REPO_ROOT: {"partition", "iam_admin_principal_arns", "guard_policy", "protected_instance_tag_keys"}, MODULES / "organization": {"partition", "guard_policy"}}
 
 
 def passed_through(caller: Path) -> dict[str, str]:

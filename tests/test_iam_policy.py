@@ -32,8 +32,9 @@ DENY_SIDS = {
     "DenyChangesToProtectedPrincipals",
     "DenyApprovalTagChangeOnImage",
     "DenyDeleteAllTagsOnImage",
+    "DenyProtectedTagOnInstance",
 }
-WHEN_CONFIGURED = {"DenyImageCreationInApprovedOwnerAccounts", "DenyImageParameterChangeByNonPublishers"}
+WHEN_CONFIGURED = {"DenyImageCreationInApprovedOwnerAccounts", "DenyImageParameterChangeByNonPublishers", "DenyProtectedTagOnInstance"}
 # How the identity policy and the boundary guard themselves (complete: both are created); the SCPs need none.
 POLICY_GUARD_SIDS = {"DenyGuardChange", "DenyGuardPolicyDetach"}
 BOUNDARY_GUARD_SIDS = {"DenyGuardChange", "DenyPrincipalWithoutBoundary"}
@@ -199,8 +200,9 @@ def test_every_document_fits_its_limit_for_a_large_input(plan_summary) -> None:
     for part, document in outputs["scp_policy_jsons"].items():
         assert sizes["scp"][part] == len(document) <= 5120, part
     assert sum(sizes["scp"].values()) > 5120, "one SCP would not hold them: the split is needed"
-    # launch_configurations = "none" there: DenyGroupOnLaunchConfiguration too.
-    assert len(json.loads(outputs["policy_json"])["Statement"]) == 2 + len(DENY_SIDS) + len(POLICY_GUARD_SIDS) + 1
+    # launch_configurations = "none" there: DenyGroupOnLaunchConfiguration, and no DenyLaunchConfigurationWithUnapprovedImage
+    # (DenyLaunchWithoutImageCheck takes every launch configuration).
+    assert len(json.loads(outputs["policy_json"])["Statement"]) == 2 + len(DENY_SIDS) + len(POLICY_GUARD_SIDS)
 
 
 def test_sizes_are_outputs_of_the_root_module(plan_summary) -> None:
@@ -238,10 +240,12 @@ def test_each_door_toggle_takes_its_statement_out(plan_summary, complete) -> Non
     policy = statements(plan_summary(REPO_ROOT, **TOGGLED_OFF).policy(POLICY))
     denials = {sid for sid, s in policy.items() if s["Effect"] == "Deny"}
     assert denials == DENY_SIDS - WHEN_CONFIGURED - {
-        "DenyUnpinnedLaunchTemplateVersion", "DenyMixedInstancesWithoutVersion", "DenyChangesToProtectedPrincipals"
+        "DenyUnpinnedLaunchTemplateVersion", "DenyMixedInstancesWithoutVersion", "DenyChangesToProtectedPrincipals",
+        "DenyLaunchConfigurationWithUnapprovedImage",
     } | POLICY_GUARD_SIDS | {"DenyGroupOnLaunchConfiguration"}  # fmt: skip
     assert policy["DenyImagePublishingByNonPublishers"]["Action"] == ["ec2:RestoreImageFromRecycleBin", "ec2:EnableImage"]
-    assert "Condition" not in policy["DenyLaunchConfigurationWithUnapprovedImage"], "none: every launch configuration"
+    assert "autoscaling:CreateLaunchConfiguration" in policy["DenyLaunchWithoutImageCheck"]["Action"], "none: every launch configuration"
+    assert "DenyLaunchConfigurationWithUnapprovedImage" not in policy
     assert complete["DenyLaunchConfigurationWithUnapprovedImage"]["Condition"] == {
         "StringNotEquals": {"autoscaling:ImageId": ["ami-0123456789abcdef0"]}
     }

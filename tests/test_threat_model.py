@@ -31,7 +31,7 @@ LAYER_SETUPS = {
 
 
 # Paths no IAM layer is meant to close: the layers that are no IAM question (who is bound, what runs already).
-NOT_AN_IAM_QUESTION = {"service-linked-roles", "exempt-principals", "remediation-exemption-tag", "instances-already-running"}
+NOT_AN_IAM_QUESTION = {"service-linked-roles", "exempt-principals", "instances-already-running"}
 
 
 def test_the_model_is_well_formed() -> None:

@@ -22,7 +22,12 @@ locals {
   ]
 
   # Launches whose authorization names no image at all: no condition can check the AMI, so they are denied.
-  unchecked_launch_actions = ["ec2:RunScheduledInstances", "ec2:ImportInstance"]
+  # A launch configuration names its AMI only by ID (autoscaling:ImageId): with launch_configurations = "none",
+  # or approved_ami_ids and no ID, it is one of them (DenyLaunchConfigurationWithUnapprovedImage otherwise).
+  unchecked_launch_actions = concat(
+    ["ec2:RunScheduledInstances", "ec2:ImportInstance"],
+    var.launch_configurations == "none" || (var.launch_configurations == "approved_ami_ids" && length(var.approved_ami_ids) == 0) ? ["autoscaling:CreateLaunchConfiguration"] : [],
+  )
 
   # Auto Scaling calls that name a group's launch template (and its version).
   group_actions = ["autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"]
@@ -113,6 +118,10 @@ locals {
     for suffix in ["", "-boundary"] : "arn:${var.partition}:iam::*:policy${var.guard_policy.path}${var.guard_policy.name}${suffix}"
   ]
 
+  # Who may tag instances with protected_instance_tag_keys: publishers (their lifecycle policies' targets) and,
+  # in the SCP, the exempt principals, who may launch any image anyway.
+  instance_taggers = concat(var.ami_publisher_arns, var.exempt_principal_arns)
+
   template_vars = {
     partition                = var.partition
     tag_key                  = var.approval_tag_key
@@ -133,6 +142,8 @@ locals {
     protected_principal_arns = local.protected_principal_arns
     principal_guard_actions  = local.principal_guard_actions
     guard_policy_arns        = local.guard_policy_arns
+    instance_tag_keys        = var.protected_instance_tag_keys
+    unless_instance_tagger   = length(local.instance_taggers) == 0 ? {} : { ArnNotLike = { "aws:PrincipalArn" = local.instance_taggers } }
 
     # The toggles, as the inputs give them: the template decides what each one renders.
     deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
@@ -150,7 +161,7 @@ locals {
       boundary     = { mode = "boundary", part = "" }
       scp_launch   = { mode = "scp", part = "launch" }
       scp_approval = { mode = "scp", part = "approval" }
-    } : name => trimspace(templatefile(local.policy_template, merge(local.template_vars, render, render.mode == "scp" ? {} : { unless_exempt = {} })))
+    } : name => trimspace(templatefile(local.policy_template, merge(local.template_vars, render, render.mode == "scp" ? {} : { unless_exempt = {}, unless_instance_tagger = local.unless_principal["publisher"] })))
   }
   scp_documents = { for part in local.scp_parts : part => local.documents["scp_${part}"] }
 

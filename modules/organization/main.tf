@@ -25,6 +25,7 @@ module "approval_rule" {
 
   restrict_data_lifecycle_manager_to_publishers = var.restrict_data_lifecycle_manager_to_publishers
   protect_principal_roles                       = var.protect_principal_roles
+  protected_instance_tag_keys                   = var.protected_instance_tag_keys
 }
 
 locals {

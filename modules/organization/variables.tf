@@ -101,6 +101,12 @@ variable "restrict_data_lifecycle_manager_to_publishers" {
   default     = true
 }
 
+variable "protected_instance_tag_keys" {
+  description = "Instance tag keys only ami_publisher_arns (and, in the SCP, exempt_principal_arns) may put on instances, at launch or later: the remediation exemption key (the root module adds exemption_tag_key when it creates the remediation), the target tags of the publishers' Data Lifecycle Manager AMI policies, and approval_tag_key where AWS Backup or a lifecycle policy copies instance tags to the AMIs it creates. Compared ignoring case. Empty: no statement."
+  type        = list(string)
+  default     = []
+}
+
 variable "protect_principal_roles" {
   description = "Deny creating, re-trusting, passing and changing the policies or boundary of the roles and users ami_publisher_arns and exempt_principal_arns name (in the SCP, except to iam_admin_principal_arns). False when those roles are managed by principals the policies bind."
   type        = bool
