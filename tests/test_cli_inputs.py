@@ -172,3 +172,28 @@ def test_the_limits_are_the_module_s() -> None:
     ):
         assert condition in variables, condition
     assert "".join(sorted(rule.TAG_KEY_PUNCTUATION)) == "".join(sorted("_.:/=+@-"))
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"AWS_REGION": "eu-west-1"}, "eu-west-1"),
+        ({"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "us-east-1"}, "eu-west-1"),
+        ({"AWS_DEFAULT_REGION": "us-east-1"}, "us-east-1"),
+        ({}, "ap-southeast-2"),  # the profile's region
+    ],
+    ids=["aws-region", "aws-region-first", "aws-default-region", "profile"],
+)
+def test_the_region_is_resolved_as_the_aws_cli_resolves_it(variables, expected, tmp_path, monkeypatch) -> None:
+    config = tmp_path / "config"
+    config.write_text("[default]\nregion = ap-southeast-2\n")
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    session = aws.session(None)
+    assert aws.default_region(session) == expected
+    assert aws.check_regions(session, []) == [expected]
