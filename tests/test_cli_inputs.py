@@ -1,4 +1,4 @@
-"""Bad command lines get one line and exit 2 without touching AWS; a dead endpoint is reported while retrying."""
+"""Bad command lines get one line and exit 2 without touching AWS; a dead endpoint is said at once and ends the command within 10 s."""
 
 from __future__ import annotations
 
