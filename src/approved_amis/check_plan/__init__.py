@@ -34,7 +34,7 @@ def report(findings: list[PlanFinding], fmt: str, stream: TextIO, summary: str, 
 
 
 def exit_code(findings: Iterable[PlanFinding], failing: frozenset[Verdict]) -> int:
-    return options.EXIT_FINDINGS if any(f.verdict in failing for f in findings) else options.EXIT_CLEAN
+    return options.exit_code(Counter(f.verdict for f in findings), failing)
 
 
 def read_plan(path: str) -> dict[str, Any]:
