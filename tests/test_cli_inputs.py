@@ -84,6 +84,12 @@ def test_a_dead_endpoint_ends_the_command_within_10_s(
     endpoint = f"http://127.0.0.1:{closed_port if endpoint_kind == 'refused' else silent_port}"
     for name, value in emulator_credentials(endpoint).items():
         monkeypatch.setenv(name, value)
+    # The same command's own work without a call (session, region check), timed first: on a loaded machine
+    # it is what the limit of 10 s of waiting is added to.
+    started = time.monotonic()
+    assert cli.main(["audit", "--region", "us-east-7", "--tag-key", "Environment", "--tag-value", "Prod"]) == 2
+    own_work = time.monotonic() - started
+    capsys.readouterr()
     started = time.monotonic()
     code = cli.main(["audit", "--region", "us-east-1", "--tag-key", "Environment", "--tag-value", "Prod"])
     elapsed = time.monotonic() - started
@@ -92,7 +98,7 @@ def test_a_dead_endpoint_ends_the_command_within_10_s(
     assert code == 2 and out == ""
     assert first == f"approved-amis: no answer from {endpoint}/ (AWS_ENDPOINT_URL={endpoint}); trying once more"
     assert last.startswith(f"approved-amis: error: cannot identify the AWS account: cannot reach the endpoint (AWS_ENDPOINT_URL={endpoint})")
-    assert elapsed < 10, f"{elapsed:.1f}s: {err}"
+    assert elapsed < 10 + own_work, f"{elapsed:.1f}s ({own_work:.1f}s of it the command's own work): {err}"
 
 
 def test_the_final_error_names_the_endpoint_variable(monkeypatch) -> None:
