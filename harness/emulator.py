@@ -91,3 +91,28 @@ def reset(url: str) -> None:
     request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=10):
         pass
+
+
+def start_detached(log_path: Path, attempts: int = 3, environment: dict[str, str] | None = None) -> tuple[int, str]:
+    """Start moto server in a session of its own, to outlive the caller; its process ID and URL. The
+    caller stops it (SIGTERM to the process ID) when done. environment: moto settings to add."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, attempts + 1):
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false", **(environment or {})),
+            )  # fmt: skip
+        try:
+            _wait_until_up(url, process)
+        except RuntimeError:
+            exited_at_start = process.poll() is not None
+            _stop(process)
+            if exited_at_start and attempt < attempts:
+                continue
+            raise
+        return process.pid, url
+    raise RuntimeError("moto server did not start")

@@ -288,7 +288,7 @@ def test_table_and_csv_formats(env: dict[str, str], fleets: dict[str, Fleet]) ->
 
     as_csv = run_cli(env, "audit", "--region", "eu-west-1", *RULE, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert list(rows[0]) == ["resource_type", "resource_id", "region", "ami_id", "verdict", "reason"]
+    assert list(rows[0]) == ["resource_type", "resource_id", "kind", "region", "ami_id", "verdict", "reason"]
     assert len(rows) == len(lines) - 3  # header, blank line, summary
     assert as_csv.returncode == table.returncode == 1
 

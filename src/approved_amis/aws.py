@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import boto3
+import botocore.client
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
@@ -24,7 +25,10 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-DEFAULT_RETRY_MODE = "adaptive"
+# Standard mode: exponential backoff with jitter, per client, so a throttled account and region (EC2
+# throttles each account in each region on its own) waits alone. Adaptive mode adds a client-side send
+# rate that, once a call is throttled, holds every later call of that client behind a token bucket.
+DEFAULT_RETRY_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 10
 MAX_POOL_CONNECTIONS = 20
 # An endpoint that does not accept a connection within this many seconds counts as not answering. A
@@ -32,6 +36,9 @@ MAX_POOL_CONNECTIONS = 20
 # dead endpoint ends the command within seconds: the user is told at the first failure (`warn_unreachable`).
 CONNECT_TIMEOUT_SECONDS = 3
 CONNECT_ATTEMPTS = 2
+# The one STS client that assumes the role in every account serves at most this many calls at once
+# (--max-workers, at most 64): a connection each, kept for the next account.
+STS_POOL_CONNECTIONS = 64
 
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "OptInRequired"}
@@ -57,13 +64,13 @@ class UsageError(ValueError):
     """The command line asks for something that cannot work (unknown region, missing credentials)."""
 
 
-def retry_config() -> Config:
+def retry_config(pool_connections: int = MAX_POOL_CONNECTIONS) -> Config:
     """Retries with backoff for throttling; AWS_RETRY_MODE and AWS_MAX_ATTEMPTS override the defaults."""
     mode = os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
     return Config(
         retries={"mode": mode, "max_attempts": attempts},
-        max_pool_connections=MAX_POOL_CONNECTIONS,
+        max_pool_connections=pool_connections,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     )
 
@@ -194,6 +201,37 @@ def warn_unreachable(caught_exception: BaseException | None = None, attempts: in
     )
 
 
+# Services of which an organization audit makes a client per account and region.
+REUSED_CLASS_SERVICES = frozenset({"ec2", "autoscaling"})
+
+
+def _reuse_client_classes() -> None:
+    """botocore builds a client's class anew for every client it makes: a method per operation (about 800
+    for EC2), 50-100 ms of CPU under the interpreter lock, once per account and region across an
+    organization. The class depends only on the service model (and on `creating-client-class` handlers,
+    which add none for these services): build it once per service and API version."""
+    build = getattr(botocore.client.ClientCreator, "_create_client_class", None)
+    if build is None or getattr(build, "reuses_classes", False):
+        return
+    classes: dict[tuple[str, str], type] = {}
+    lock = threading.Lock()
+
+    def reused(creator: Any, service_name: str, service_model: Any) -> type:
+        if service_name not in REUSED_CLASS_SERVICES:
+            return build(creator, service_name, service_model)  # type: ignore[no-any-return]
+        key = (service_name, service_model.api_version)
+        with lock:
+            if key not in classes:
+                classes[key] = build(creator, service_name, service_model)
+            return classes[key]
+
+    reused.reuses_classes = True  # type: ignore[attr-defined]
+    botocore.client.ClientCreator._create_client_class = reused  # type: ignore[method-assign]
+
+
+_reuse_client_classes()
+
+
 def client(current: boto3.session.Session, service: str, region: str) -> Any:
     """A client for one service and region with the retry configuration. Create clients on one thread."""
     made = current.client(service, region_name=region, config=retry_config())
@@ -309,9 +347,7 @@ def assumed_session(
     (botocore's refreshable credentials), so that a scan may outlive one set of credentials."""
 
     def sts_client(service: str, **credentials: Any) -> Any:
-        made = source.client(service, region_name=region, config=retry_config(), **credentials)
-        register_fault_hooks(made)
-        return made
+        return _shared_client(source, service, region, credentials)
 
     extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
     if external_id:
@@ -325,6 +361,24 @@ def assumed_session(
     core._credentials = credentials  # botocore has no public setter for refreshable credentials
     core.set_config_variable("region", region)
     return boto3.session.Session(botocore_session=core)
+
+
+_shared_clients: dict[tuple[Any, ...], Any] = {}
+_shared_clients_lock = threading.Lock()
+
+
+def _shared_client(source: boto3.session.Session, service: str, region: str, credentials: dict[str, Any]) -> Any:
+    """One client per caller credentials, service and region, shared by the threads that assume roles in
+    every account: a client per account costs as much CPU as the call, and a new connection. Clients are
+    safe to share between threads; making one is not, so they are made under a lock."""
+    key = (source, service, region, tuple(sorted(credentials.items())))
+    with _shared_clients_lock:
+        made = _shared_clients.get(key)
+        if made is None:
+            made = source.client(service, region_name=region, config=retry_config(STS_POOL_CONNECTIONS), **credentials)
+            register_fault_hooks(made)
+            _shared_clients[key] = made
+    return made
 
 
 def enabled_regions(current: boto3.session.Session, region: str) -> list[str]:

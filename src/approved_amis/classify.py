@@ -64,7 +64,7 @@ def classify(ami_id: str, image: Image | None, rule: ApprovalRule, account_id: s
             f"{owner!r}, not its account ID: approve owner {owner}",
         )
     if result.verdict is Verdict.UNAPPROVED and image.owner_id != account_id:
-        return Classification(Verdict.UNAPPROVED, f"{result.reason}; {_owned_elsewhere(image)}")
+        return Classification(Verdict.UNAPPROVED, f"{result.reason}; {_owned_elsewhere(image, rule)}")
     return result
 
 
@@ -81,12 +81,13 @@ def iam_owner(image: Image) -> str:
     return image.owner_alias if image.owner_alias in IAM_OWNER_ALIASES else image.owner_id
 
 
-def _owned_elsewhere(image: Image) -> str:
+def _owned_elsewhere(image: Image, rule: ApprovalRule) -> str:
     alias = f" ({image.owner_alias})" if image.owner_alias else ""
     kind = "public AMI" if image.public else "AMI"
     return (
-        f"{kind} owned by account {image.owner_id or 'unknown'}{alias}, whose tags are not visible in this "
-        "account: an AMI publisher tags it here, or approve it by approved_ami_owners / approved_ami_ids "
+        f"{kind} owned by account {image.owner_id or 'unknown'}{alias}: only tags set in this account count. "
+        f"To approve it, tag it {rule.tag_key}={rule.tag_values[0] if rule.tag_values else '<value>'} in this "
+        "account (an AMI publisher can), or approve its owner or ID: approved_ami_owners / approved_ami_ids "
         "(--owner / --ami-id)"
     )
 

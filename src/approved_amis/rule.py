@@ -92,6 +92,8 @@ class ApprovalRule:
     tag_values: tuple[str, ...]
     ami_ids: tuple[str, ...] = ()
     ami_owners: tuple[str, ...] = ()
+    # SSM parameter names (wildcards allowed) that launch templates may give as their image (resolve:ssm:).
+    ami_parameter_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         inputs = {
@@ -130,6 +132,7 @@ class ApprovalRule:
                 tag_values=tuple(str(v) for v in value["tag_values"]),
                 ami_ids=tuple(str(v) for v in value.get("ami_ids") or ()),
                 ami_owners=tuple(str(v) for v in value.get("ami_owners") or ()),
+                ami_parameter_paths=tuple(str(v) for v in value.get("ami_parameter_paths") or ()),
             )
         except (KeyError, TypeError) as error:
             raise RuleError(f"the `{OUTPUT_NAME}` output lacks {error}: is the module up to date?") from None
