@@ -609,3 +609,9 @@ def test_a_template_resolving_a_parameter_outside_the_paths_is_an_ami_parameter_
             "anyone allowed to put it can point at another AMI after the template is checked",
         ),
     ]
+
+
+def test_of_keys_differing_only_in_case_the_hint_names_the_capitalised_one() -> None:
+    from approved_amis.audit import tag_key_hint
+
+    assert tag_key_hint("Enviroment", {"environment", "Environment"}).endswith("did you mean Environment?")

@@ -63,7 +63,9 @@ def tag_key_hint(tag_key: str, seen: set[str]) -> str | None:
     leaves every AMI unapproved), naming the nearest key found; None when some AMI carries it."""
     if not seen or any(key.lower() == tag_key.lower() for key in seen):
         return None
-    by_lower = {key.lower(): key for key in sorted(seen)}
+    by_lower: dict[str, str] = {}
+    for key in sorted(seen):  # of keys that differ only in case, the first in sort order (capitals first)
+        by_lower.setdefault(key.lower(), key)
     close = difflib.get_close_matches(tag_key.lower(), list(by_lower), n=1, cutoff=0.6)
     suggestion = f"; did you mean {by_lower[close[0]]}?" if close else f"; keys found: {', '.join(sorted(seen)[:5])}"
     return f"no AMI in scope carries the tag key {tag_key} in any letter case{suggestion}"
