@@ -22,7 +22,7 @@ bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider
 	$(PY) -m scripts.bench
 
 bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit beside c7n-org run: time, memory, verdicts.
-	$(PY) -m scripts.bench_org_audit --c7n-org $(C7N_VENV)/bin/c7n-org
+	$(PY) -m scripts.bench_org_audit --c7n-org $(C7N_VENV)/bin/c7n-org $(ARGS)
 
 docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
 	$(PY) -m scripts.readme_tables
