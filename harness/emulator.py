@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -11,9 +14,12 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
-from harness.tfcli import CACHE_DIR
+import boto3
+from botocore.config import Config
+
+from harness.tfcli import CACHE_DIR, emulator_credentials
 
 
 def _free_port() -> int:
@@ -73,8 +79,33 @@ def _start(port: int, log_path: Path, aws_managed_policies: bool) -> subprocess.
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES=str(aws_managed_policies).lower()),
+            env=dict(
+                os.environ,
+                MOTO_IAM_LOAD_MANAGED_POLICIES=str(aws_managed_policies).lower(),
+                MOTO_AMIS_PATH=str(public_amis_file()),
+            ),
         )
+
+
+def public_amis_file(cache_dir: Path = CACHE_DIR) -> Path:
+    """moto's short list of Amazon's public AMIs (the same IDs in every region), as a file for MOTO_AMIS_PATH.
+
+    Without MOTO_AMIS_PATH, moto adds to that list its copy of the latest and the ECS-optimized AMIs of
+    the region, about 1,250 more, built again in every account and region a request reaches (a second
+    or more of CPU each). The tests and the demo need only some AMIs owned by Amazon, which this list has.
+    """
+    path = cache_dir / "moto-amis.json"
+    if not path.is_file():
+        spec = importlib.util.find_spec("moto")
+        assert spec is not None and spec.submodule_search_locations, "moto is not installed"
+        source = Path(list(spec.submodule_search_locations)[0]) / "ec2" / "resources" / "amis.json.gz"
+        with gzip.open(source, "rt", encoding="utf-8") as packed:
+            amis = json.load(packed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_text(json.dumps(amis))
+        os.replace(partial, path)
+    return path
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
@@ -91,3 +122,15 @@ def reset(url: str) -> None:
     request = urllib.request.Request(f"{url}/moto-api/reset", method="POST")
     with urllib.request.urlopen(request, timeout=10):
         pass
+
+
+def client(service: str, url: str, region: str = "us-east-1", credentials: dict[str, str] | None = None, **config: Any) -> Any:
+    """A boto3 client of the emulator at url: its throwaway credentials unless `credentials` gives others (as
+    boto3 keyword arguments: aws_access_key_id, aws_secret_access_key, aws_session_token); config: botocore
+    Config options such as retries."""
+    if credentials is None:
+        env = emulator_credentials(url)
+        credentials = {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
+    return boto3.client(
+        service, region_name=region, endpoint_url=url, config=Config(**config) if config else None, **credentials
+    )
