@@ -29,6 +29,8 @@ import pytest
 import tftest
 
 from harness.emulator import running_emulator
+from scripts.demo import DemoRun
+from support.complete_example import Lifecycle, run_and_read
 from support.instances import GeneratedRoot, instance_of, instance_summary, instances_of, write_root
 from support.planning import PlanSummary, summarize
 from support.terraform_cli import check, run
@@ -51,29 +53,68 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * (os.cpu_count() or 1)
 
 
-# Files whose fixtures take longest (terraform apply, checkov, many plans), longest first. Workers take
-# whole files in this order, then the rest in collection order, so no long file starts last and keeps
-# one worker busy while the other idles. A new file that takes more than ~20 s belongs here.
-SLOWEST_FILES_FIRST = (
-    "test_demo.py",
-    "test_apply.py",
-    "test_cli_check_plan.py",
-    "test_cli_audit_organization.py",
-    "test_cli_permissions.py",
-    "test_organization.py",
-    "test_validation.py",
-    "test_policy_matrix.py",
-    "test_lint.py",
-    "test_cli_audit.py",
-    "test_ci_example.py",
-    "test_toggles.py",
-    "test_nothing_half_applied.py",
-)
+# Seconds each test file took in a recorded run (`make durations`). Workers take whole files, longest first,
+# so no long file starts last and keeps one worker busy while the others idle; a file not recorded yet
+# goes after the recorded ones.
+DURATIONS = Path(__file__).with_name("durations.json")
+# Files that share a session fixture too costly to build twice run on one worker, as one unit of work.
+SAME_WORKER = {"tests/test_demo.py": "tests/test_apply.py"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations", action="store_true", help=f"write each test file's seconds to {DURATIONS.name}"
+    )
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its file, or the file it shares a worker with."""
+    path = nodeid.split("::", 1)[0]
+    return SAME_WORKER.get(path, path)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: index for index, name in enumerate(SLOWEST_FILES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
+    recorded: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    seconds: dict[str, float] = {}
+    for item in items:
+        unit = unit_of(item.nodeid)
+        seconds[unit] = seconds.get(unit, 0.0) + recorded.get(item.nodeid.split("::", 1)[0], 0.0)
+    items.sort(key=lambda item: -seconds[unit_of(item.nodeid)])  # stable: collection order within a unit
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's per-file scheduling, with the files of SAME_WORKER as one unit."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtureScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
+_file_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up each file's setup, call and teardown time (on the controller, reports come from every worker)."""
+    path = report.nodeid.split("::", 1)[0]
+    _file_seconds[path] = _file_seconds.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("--record-durations") and not hasattr(session.config, "workerinput"):
+        rounded = {path: round(seconds, 1) for path, seconds in sorted(_file_seconds.items())}
+        DURATIONS.write_text(json.dumps(rounded, indent=2) + "\n")
+
+
+@pytest.fixture(scope="session")
+def complete_example() -> tuple[DemoRun, Lifecycle]:
+    """One run of the demo on examples/complete (apply, audit, second plan, destroy), read between its steps:
+    what it printed, and what the account held. tests/test_demo.py and tests/test_apply.py share it, and
+    the scheduler below gives both files to one worker, so the example is applied once per run."""
+    return run_and_read()
 
 
 @pytest.fixture(scope="session")
