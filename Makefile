@@ -10,7 +10,7 @@ UV := $(UV_VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 PY := $(VENV)/bin/python
 
-.PHONY: demo test durations bench bench-org docs venv clean
+.PHONY: demo test durations bench bench-org docs release try try-stop venv clean
 
 demo: $(VENV)/.installed  ## Apply examples/complete to a local AWS emulator and show the guardrails working.
 	$(PY) -m scripts.demo
@@ -25,10 +25,19 @@ bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider
 	$(PY) -m scripts.bench
 
 bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit beside c7n-org run: time, memory, verdicts.
-	$(PY) -m scripts.bench_org_audit --c7n-org $(C7N_VENV)/bin/c7n-org
+	$(PY) -m scripts.bench_org_audit --c7n-org $(C7N_VENV)/bin/c7n-org $(ARGS)
 
 docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
 	$(PY) -m scripts.readme_tables
+
+release: $(VENV)/.installed  ## dist/: module archive, CLI wheel and sdist, SHA256SUMS, all of VERSION.
+	$(PY) -m scripts.release
+
+try: $(VENV)/.installed  ## Leave an AWS emulator running with a seeded fleet; print the CLI commands to try on it.
+	$(PY) -m scripts.try_cli start
+
+try-stop: $(VENV)/.installed  ## Stop the emulator that `make try` left running.
+	$(PY) -m scripts.try_cli stop
 
 # One after the other: uv already uses every core, so building both at once is no faster.
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed

@@ -134,3 +134,28 @@ def client(service: str, url: str, region: str = "us-east-1", credentials: dict[
     return boto3.client(
         service, region_name=region, endpoint_url=url, config=Config(**config) if config else None, **credentials
     )
+
+
+def start_detached(log_path: Path, attempts: int = 3, environment: dict[str, str] | None = None) -> tuple[int, str]:
+    """Start moto server in a session of its own, to outlive the caller; its process ID and URL. The
+    caller stops it (SIGTERM to the process ID) when done. environment: moto settings to add."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1, attempts + 1):
+        port = _free_port()
+        url = f"http://127.0.0.1:{port}"
+        with open(log_path, "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false", **(environment or {})),
+            )  # fmt: skip
+        try:
+            _wait_until_up(url, process)
+        except RuntimeError:
+            exited_at_start = process.poll() is not None
+            _stop(process)
+            if exited_at_start and attempt < attempts:
+                continue
+            raise
+        return process.pid, url
+    raise RuntimeError("moto server did not start")

@@ -20,15 +20,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import statistics
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.latency_proxy import CALLER, DEFAULT_LATENCY_MS, DEFAULT_THROTTLE, LatencyProxy
 
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -50,8 +56,12 @@ POLICY = """policies:
 def client(endpoint: str, service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
     import boto3
 
+    from botocore.config import Config
+
     keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, **keys)
+    # A busy machine can keep the emulator past botocore's 60 s read timeout on a large RunInstances.
+    config = Config(read_timeout=600, retries={"mode": "standard", "max_attempts": 10})
+    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=config, **keys)
 
 
 def seed(endpoint: str, accounts: int, instances: int) -> tuple[dict[str, str], dict[tuple[str, str, str], str]]:
@@ -133,8 +143,9 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def measure(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float, float, int]:
-    """Wall seconds, peak resident MiB of the process tree, exit code."""
+def measure(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float, float, int, float]:
+    """Wall seconds, peak resident MiB of the process tree, exit code, CPU seconds of the process tree."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -148,7 +159,10 @@ def measure(command: list[str], env: dict[str, str], stdout: Any) -> tuple[float
     reader.join()
     if process.returncode not in (0, 1, 3):
         sys.stderr.write("".join(stderr)[-3000:])
-    return wall, peak / 1024, process.returncode
+    # Children count once waited for, with every descendant they waited for (c7n-org's worker processes).
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, peak / 1024, process.returncode, cpu
 
 
 ################################################################################
@@ -170,19 +184,58 @@ def c7n_flagged(output: Path, names: dict[str, str]) -> set[tuple[str, str, str]
     return flagged
 
 
+def compare(ours: dict[tuple[str, str, str], str], flagged: set[tuple[str, str, str]],
+            truth: dict[tuple[str, str, str], str]) -> None:
+    pairs: Counter[tuple[str, str, str]] = Counter()
+    for key, kind in truth.items():
+        pairs[kind, ours.get(key, "not reported"), "flagged" if key in flagged else "not flagged"] += 1
+    print(f"\n{'instance AMI':<14} {'approved-amis':<14} {'c7n-org':<12} {'instances':>9}")
+    for (kind, mine, theirs), count in sorted(pairs.items()):
+        print(f"{kind:<14} {mine:<14} {theirs:<12} {count:>9,}")
+    extra = set(ours) - set(truth)
+    print(f"rows only ours reports beyond the seeded instances: {len(extra)}; c7n-org rows: {len(flagged)}")
+
+
+def report_rows(path: Path) -> list[str]:
+    """The report's rows, in a canonical order (accounts are written as they finish)."""
+    return sorted(json.dumps(row, sort_keys=True) for row in json.loads(path.read_text()))
+
+
+@dataclass
+class Run:
+    wall: float
+    peak_mib: float
+    code: int
+    cpu: float
+    calls: int
+    member_calls: int
+    throttled: int
+
+
+def spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} (min {min(values):.1f}, max {max(values):.1f})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--c7n-org", required=True, help="the c7n-org command of its own virtualenv")
-    parser.add_argument("--accounts", type=int, default=20)
-    parser.add_argument("--instances", type=int, default=250, help="instances per account and region")
+    parser.add_argument("--accounts", type=int, default=40)
+    parser.add_argument("--instances", type=int, default=15, help="instances per account and region")
+    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS, help="added to every answer")
+    parser.add_argument("--throttle", type=float, default=DEFAULT_THROTTLE, help="share of EC2 Describe calls throttled")
+    parser.add_argument("--emulators", type=int, default=4, help="emulator processes behind the proxy")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each tool, alternating")
     args = parser.parse_args()
 
     from harness.emulator import running_emulator
     from harness.tfcli import emulator_credentials
 
     ours = str(Path(sys.executable).with_name("approved-amis"))
-    with running_emulator() as endpoint, tempfile.TemporaryDirectory() as work_dir:
-        work = Path(work_dir)
+    with ExitStack() as stack:
+        upstreams = [stack.enter_context(running_emulator()) for _ in range(args.emulators)]
+        proxy = LatencyProxy(upstreams, latency_ms=0, throttle=0)
+        endpoint = stack.enter_context(proxy.serving())
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(emulator_credentials(endpoint), AWS_EC2_METADATA_DISABLED="true")
         env.pop("AWS_PROFILE")
@@ -191,13 +244,14 @@ def main() -> None:
         live = sum(1 for kind in truth.values() if kind != "terminated")
         print(
             f"seeded {args.accounts} accounts x {len(REGIONS)} regions x {args.instances} instances "
-            f"({live:,} live, {len(truth) - live} terminated) in {time.perf_counter() - started:.0f}s",
+            f"({live:,} live, {len(truth) - live} terminated) in {time.perf_counter() - started:.0f}s, "
+            f"{args.emulators} emulator processes behind the proxy",
             flush=True,
         )
         rule = ["--tag-key", "Environment", "--tag-value", "Prod"]
         base = [ours, "audit", "--organization", "--role-name", ROLE, "--regions", ",".join(REGIONS), *rule]
         base += ["--exclude-accounts", "123456789012", "--format", "json"]
-        quarter = ",".join(list(ids.values())[: max(1, args.accounts // 4)])
+        half = ",".join(list(ids.values())[: max(1, args.accounts // 2)])
 
         (work / "accounts.yml").write_text(
             "accounts:\n"
@@ -208,32 +262,66 @@ def main() -> None:
             )
         )
         (work / "policy.yml").write_text(POLICY)
-        c7n = [args.c7n_org, "run", "-c", str(work / "accounts.yml"), "-u", str(work / "policy.yml")]
-        c7n += ["-s", str(work / "c7n-out"), *[arg for r in REGIONS for arg in ("--region", r)]]
 
-        results = {}
-        with open(work / "ours.json", "w") as out:
-            results["approved-amis audit"] = measure(base, env, out)
-        with open(os.devnull, "w") as out:
-            results[f"approved-amis audit, {quarter.count(',') + 1} accounts"] = measure(
-                [*base[:-4], "--accounts", quarter, "--format", "json"], env, out
-            )
-            results["c7n-org run"] = measure(c7n, env, out)
+        def c7n(run: int) -> list[str]:
+            # Its defaults, but a cache of its own per run: a cached listing would skip the calls measured.
+            return [args.c7n_org, "run", "-c", str(work / "accounts.yml"), "-u", str(work / "policy.yml"),
+                    "-s", str(work / f"c7n-out-{run}"), "--cache-path", str(mkdir(work / f"c7n-cache-{run}")),
+                    *[arg for r in REGIONS for arg in ("--region", r)]]
 
-        print(f"\n{'tool':<34} {'wall s':>7} {'peak MiB':>9} {'exit':>5}")
-        for name, (wall, peak, code) in results.items():
-            print(f"{name:<34} {wall:>7.1f} {peak:>9.0f} {code:>5}")
+        def measured(command: list[str], out_path: Path | None) -> Run:
+            proxy.reset_counts()
+            with open(out_path or os.devnull, "w") as out:
+                wall, peak, code, cpu = measure(command, env, out)
+            member = sum(n for (account, _), n in proxy.calls.items() if account != CALLER)
+            return Run(wall, peak, code, cpu, sum(proxy.calls.values()), member, proxy.throttled)
 
-        verdicts = ours_verdicts(work / "ours.json")
-        flagged = c7n_flagged(work / "c7n-out", ids)
-        pairs: Counter[tuple[str, str, str]] = Counter()
-        for key, kind in truth.items():
-            pairs[kind, verdicts.get(key, "not reported"), "flagged" if key in flagged else "not flagged"] += 1
-        print(f"\n{'instance AMI':<14} {'approved-amis':<14} {'c7n-org':<12} {'instances':>9}")
-        for (kind, mine, theirs), count in sorted(pairs.items()):
-            print(f"{kind:<14} {mine:<14} {theirs:<12} {count:>9,}")
-        extra = set(verdicts) - set(truth)
-        print(f"\nrows only ours reports beyond the seeded instances: {len(extra)}; c7n-org rows: {len(flagged)}")
+        # The report without latency or throttling: what every run under them must equal.
+        baseline = measured(base, work / "ours-baseline.json")
+        proxy.latency_ms, proxy.throttle = args.latency_ms, args.throttle
+        account_regions = args.accounts * len(REGIONS)
+        runs: dict[str, list[Run]] = {"approved-amis audit": [], "c7n-org run": []}
+        same_report = []
+        for run in range(args.runs):
+            # Alternating, so that a change in the machine's load weighs on both tools alike.
+            order = ("ours", "c7n") if run % 2 == 0 else ("c7n", "ours")
+            for tool in order:
+                if tool == "ours":
+                    runs["approved-amis audit"].append(measured(base, work / f"ours-{run}.json"))
+                    same_report.append(report_rows(work / f"ours-{run}.json") == report_rows(work / "ours-baseline.json"))
+                else:
+                    runs["c7n-org run"].append(measured(c7n(run), None))
+                print(f"run {run + 1} {tool}: {runs['approved-amis audit' if tool == 'ours' else 'c7n-org run'][-1]}", flush=True)
+        memory = measured([*base[:-4], "--accounts", half, "--format", "json"], None)
+
+        print(f"\nlatency {args.latency_ms:g} ms per answer, {args.throttle:.0%} of EC2 Describe calls throttled; "
+              f"{args.accounts} accounts x {len(REGIONS)} regions = {account_regions} account-regions")
+        print(f"{'tool':<22} {'run':>3} {'wall s':>7} {'CPU s':>6} {'peak MiB':>9} {'calls':>6} {'per acct-region':>15} "
+              f"{'throttled':>9} {'exit':>5}")
+        for name, measured_runs in runs.items():
+            for number, r in enumerate(measured_runs, 1):
+                print(f"{name:<22} {number:>3} {r.wall:>7.1f} {r.cpu:>6.1f} {r.peak_mib:>9.0f} {r.calls:>6} "
+                      f"{r.calls / account_regions:>15.1f} {r.throttled:>9} {r.code:>5}")
+        ours_walls = [r.wall for r in runs["approved-amis audit"]]
+        c7n_walls = [r.wall for r in runs["c7n-org run"]]
+        ratios = [o / c for o, c in zip(ours_walls, c7n_walls)]
+        print(f"\nwall s, median of {args.runs}: approved-amis {spread(ours_walls)}, c7n-org {spread(c7n_walls)}")
+        print(f"approved-amis / c7n-org per run: {', '.join(f'{r:.2f}' for r in ratios)}; "
+              f"median of medians {statistics.median(ours_walls) / statistics.median(c7n_walls):.2f}")
+        print(f"peak MiB of approved-amis: {statistics.median(r.peak_mib for r in runs['approved-amis audit']):.0f} "
+              f"at {args.accounts} accounts, {memory.peak_mib:.0f} at {half.count(',') + 1} accounts")
+        print(f"without latency or throttling: approved-amis {baseline.wall:.1f} s, {baseline.cpu:.1f} CPU s "
+              f"({1000 * baseline.cpu / account_regions:.0f} ms per account-region), {baseline.calls} calls, exit {baseline.code}")
+        print(f"uptime load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        print(f"report under latency and throttling identical to the one without: {all(same_report)} "
+              f"({sum(same_report)} of {len(same_report)} runs)")
+
+        compare(ours_verdicts(work / "ours-0.json"), c7n_flagged(work / "c7n-out-0", ids), truth)
+
+
+def mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from support.audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
+from support.aws_api import stubbed
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
@@ -42,7 +43,8 @@ FINDING_SCHEMA = {
                 "enum": ["instance", "launch-template", "auto-scaling-group", "spot-instance-request",
                          "spot-fleet-request", "ec2-fleet"]
             },
-            "kind": {"enum": ["ami", "floating-version", "launch-configuration"]},
+            "kind": {"enum": ["ami", "floating-version", "launch-configuration", "allowed-amis"]},
+            "image_allowed": {"type": "boolean"},
             "resource_id": {"type": "string", "minLength": 1},
             "region": {"enum": list(REGIONS)},
             "ami_id": {"type": ["string", "null"]},
@@ -286,7 +288,7 @@ def test_table_and_csv_formats(env: dict[str, str], fleets: dict[str, Fleet]) ->
 
     as_csv = run_cli(env, "audit", "--region", "eu-west-1", *RULE, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert list(rows[0]) == ["resource_type", "resource_id", "region", "ami_id", "verdict", "reason"]
+    assert list(rows[0]) == ["resource_type", "resource_id", "kind", "region", "ami_id", "verdict", "reason"]
     assert len(rows) == len(lines) - 3  # header, blank line, summary
     assert as_csv.returncode == table.returncode == 1
 
@@ -443,3 +445,118 @@ def test_access_denied_everywhere_is_an_error(guarded_emulator: tuple[str, dict,
     assert json.loads(result.stdout) == []
     errors = [line for line in result.stderr.splitlines() if line.startswith("approved-amis: error:")]
     assert len(errors) == 1 and "region us-east-1" in errors[0] and "access denied (AccessDenied)" in errors[0]
+
+
+################################################################################
+# Allowed AMIs: AWS's own verdict beside the rule's (answers the emulator does not give, validated by Stubber)
+################################################################################
+
+ALLOWED_IMAGES = {
+    # AMI -> (tagged Prod, ImageAllowed)
+    "ami-0aaaaaaaaaaaaaaa1": (True, False),
+    "ami-0aaaaaaaaaaaaaaa2": (False, True),
+    "ami-0aaaaaaaaaaaaaaa3": (True, True),
+}
+
+
+def _allowed_region(state: str | None, images: dict[str, tuple[bool, bool]], instances: dict[str, str]) -> list[dict]:
+    """scan_region on stubbed clients: the region's Allowed AMIs state, then one instance per entry of `instances`."""
+    from approved_amis.audit import scan_region
+    from approved_amis.rule import ApprovalRule
+
+    ec2, ec2_stub = stubbed("ec2")
+    autoscaling, autoscaling_stub = stubbed("autoscaling")
+    if state is None:
+        ec2_stub.add_client_error("get_allowed_images_settings", "UnauthorizedOperation", "not authorized", 403)
+    else:
+        ec2_stub.add_response("get_allowed_images_settings", {"State": state, "ManagedBy": "account"})
+    ec2_stub.add_response("describe_launch_template_versions", {"LaunchTemplateVersions": []})
+    autoscaling_stub.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []})
+    reservation = {"Instances": [{"InstanceId": i, "ImageId": ami} for i, ami in instances.items()]}
+    ec2_stub.add_response("describe_instances", {"Reservations": [reservation]})
+    described = [
+        {
+            "ImageId": ami,
+            "OwnerId": "111122223333",
+            "State": "available",
+            "Tags": [{"Key": "Environment", "Value": "Prod"}] if tagged else [],
+            "ImageAllowed": allowed,
+        }
+        for ami, (tagged, allowed) in images.items()
+    ]
+    ec2_stub.add_response("describe_images", {"Images": described})
+    ec2_stub.add_response("describe_spot_instance_requests", {"SpotInstanceRequests": []})
+    ec2_stub.add_response("describe_spot_fleet_requests", {"SpotFleetRequestConfigs": []})
+    ec2_stub.add_response("describe_fleets", {"Fleets": []})
+    rows: list[dict] = []
+    result = scan_region(
+        "us-east-1",
+        {"ec2": ec2, "autoscaling": autoscaling},
+        ApprovalRule("Environment", ("Prod",)),
+        "111122223333",
+        lambda page: rows.extend(finding.to_dict() for finding in page),
+        None,
+    )
+    assert result.error is None
+    ec2_stub.assert_no_pending_responses()
+    return rows
+
+
+def test_in_audit_mode_aws_s_verdict_is_shown_and_each_disagreement_is_its_own_finding() -> None:
+    instances = {f"i-0{n}{'0' * 15}": ami for n, ami in enumerate(ALLOWED_IMAGES, start=1)}
+    rows = _allowed_region("audit-mode", ALLOWED_IMAGES, instances)
+    jsonschema.validate(rows, {**FINDING_SCHEMA, "items": {**FINDING_SCHEMA["items"], "properties": {**FINDING_SCHEMA["items"]["properties"], "region": {"const": "us-east-1"}}}})
+    ami = [(r["ami_id"], r["verdict"], r["image_allowed"]) for r in rows if r["kind"] == "ami"]
+    assert ami == [
+        ("ami-0aaaaaaaaaaaaaaa1", "approved", False),
+        ("ami-0aaaaaaaaaaaaaaa2", "unapproved", True),
+        ("ami-0aaaaaaaaaaaaaaa3", "approved", True),
+    ]
+    disagreements = [r for r in rows if r["kind"] == "allowed-amis"]
+    assert [(r["ami_id"], r["verdict"]) for r in disagreements] == [
+        ("ami-0aaaaaaaaaaaaaaa1", "unapproved"),
+        ("ami-0aaaaaaaaaaaaaaa2", "approved"),
+    ]
+    assert disagreements[0]["reason"] == (
+        "Allowed AMIs (audit-mode) does not allow this AMI, the approval rule says approved: approved by tag Environment=Prod"
+    )
+
+
+def test_with_allowed_amis_enabled_an_image_describe_images_hides_is_not_called_deregistered() -> None:
+    hidden = "ami-0bbbbbbbbbbbbbbb1"
+    rows = _allowed_region("enabled", {}, {"i-0100000000000000a": hidden})
+    (row,) = rows
+    assert (row["verdict"], row["kind"]) == ("unknown", "ami") and "image_allowed" not in row
+    assert "Allowed AMIs is enabled in this region and hides the AMIs it does not allow" in row["reason"]
+
+
+@pytest.mark.parametrize("state", ["disabled", None])
+def test_without_allowed_amis_reporting_the_rule_alone_decides(state: str | None) -> None:
+    instances = {"i-0100000000000000a": "ami-0aaaaaaaaaaaaaaa1"}
+    rows = _allowed_region(state, {"ami-0aaaaaaaaaaaaaaa1": ALLOWED_IMAGES["ami-0aaaaaaaaaaaaaaa1"]}, instances)
+    assert [(r["kind"], r["verdict"], "image_allowed" in r) for r in rows] == [("ami", "approved", False)]
+
+
+################################################################################
+# A misspelt --tag-key: said once, with the nearest key the AMIs carry
+################################################################################
+
+
+def test_a_tag_key_no_ami_carries_is_said_once_with_the_nearest_key(env: dict[str, str]) -> None:
+    result = run_cli(env, "audit", "--region", "us-east-1", "--tag-key", "Enviroment", "--tag-value", "Prod", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    notes = [line for line in result.stderr.splitlines() if "note:" in line]
+    assert notes == [
+        "approved-amis: note: no AMI in scope carries the tag key Enviroment in any letter case; did you mean Environment?"
+    ]
+    right = run_cli(env, "audit", "--region", "us-east-1", "--tag-key", "ENVIRONMENT", "--tag-value", "Prod", "--format", "json")
+    assert "note:" not in right.stderr
+
+
+def test_the_hint_names_the_nearest_key_or_the_keys_found() -> None:
+    from approved_amis.audit import tag_key_hint
+
+    assert tag_key_hint("Enviroment", {"Environment", "Name"}).endswith("did you mean Environment?")
+    assert tag_key_hint("environment", {"Environment"}) is None
+    assert tag_key_hint("Owner", {"Team", "Name"}).endswith("keys found: Name, Team")
+    assert tag_key_hint("Owner", set()) is None

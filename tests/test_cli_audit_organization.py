@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
+from support.aws_api import emulated_apis_path, stubbed
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
@@ -331,14 +332,14 @@ def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch
 
 def test_progress_counts_accounts_on_a_terminal_only() -> None:
     from approved_amis.classify import Verdict
-    from approved_amis.organization import Progress
+    from approved_amis.organization import AccountProgress
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
-        progress = Progress(stream, total=2)
+        progress = AccountProgress(stream, total=2)
         progress.add(Counter({Verdict.APPROVED: 2, Verdict.UNAPPROVED: 1}), account_done=True)
         progress.clear()
         assert ("accounts 1/2 done, 3 AMI uses, 1 unapproved" in stream.getvalue()) is shown
@@ -358,7 +359,7 @@ def test_progress_counts_accounts_on_a_terminal_only() -> None:
         (["--organization", "--role-name", "bad role", *RULE, "--regions", "us-east-1"], "not an IAM role name"),
         (["--organization", "--role-name", ROLE, "--accounts", "12345", *RULE, "--regions", "us-east-1"], "'12345' is not a 12-digit"),
         (["--organization", "--role-name", ROLE, "--accounts", "999999999999", *RULE, "--regions", "us-east-1"], "--accounts: not in this organization: 999999999999"),
-        (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1", "--region", "eu-west-1"], "either with --region or with --regions"),
+        (["--organization", "--role-name", ROLE, *RULE, "--regions", "all", "--region", "eu-west-1"], "--region all scans every enabled region: give it alone"),
         (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1,xx-east-9"], "unknown region 'xx-east-9'"),
         (["--organization", "--role-name", ROLE, *RULE, "--regions", "us-east-1", "--max-workers", "0"], "--max-workers: give 1 to"),
     ],
@@ -370,3 +371,44 @@ def test_usage_error(args: list[str], message: str, env: dict[str, str]) -> None
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("approved-amis: error: ") and message in lines[0], lines
+
+
+def test_the_audit_reads_accounts_by_state_as_today_s_api_answers(
+    env: dict[str, str], audit: subprocess.CompletedProcess[str], org: Organization
+) -> None:
+    """ListAccounts without the retired `Account.Status` (removed from each answer, which botocore's model
+    still validates): the same accounts are scanned and skipped, the same findings reported."""
+    without = dict(env, PYTHONPATH=emulated_apis_path(), APPROVED_AMIS_TEST_WITHOUT_RETIRED_MEMBERS="1")
+    by_id = [arg for fleet in org.fleets.values() for arg in ("--ami-id", fleet.images["by_id"])]
+    result = audit_org(without, "--exclude-accounts", ACCOUNT_ID, *by_id, "--format", "json")
+    assert result.returncode == audit.returncode == 3, result.stderr
+    assert json.loads(result.stdout) == json.loads(audit.stdout)
+    assert result.stderr.splitlines()[-1] == audit.stderr.splitlines()[-1]
+    assert f"skipped (not active): {org.accounts['closed']} (SUSPENDED)" in result.stderr
+
+
+def test_accounts_are_read_by_state_and_status_only_where_state_is_absent() -> None:
+    from approved_amis import aws
+    from approved_amis.organization import select_accounts
+
+    organizations, stubber = stubbed("organizations")
+    accounts = [
+        {"Id": f"11111111111{n}", "Name": state.lower(), "State": state}
+        for n, state in enumerate(("ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"))
+    ] + [{"Id": "222222222222", "Name": "older-endpoint", "Status": "ACTIVE"}]
+    stubber.add_response("list_accounts", {"Accounts": accounts})
+
+    class Session:
+        def client(self, service: str, **_: Any) -> Any:
+            assert service == "organizations"
+            return organizations
+
+    listed = aws.organization_accounts(Session(), "us-east-1")  # type: ignore[arg-type]
+    assert [a["State"] for a in listed] == ["ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED", "ACTIVE"]
+    selection = select_accounts(listed, [], [])
+    assert [a.id for a in selection.accounts] == ["111111111110", "222222222222"]
+    assert [(a.id, state) for a, state in selection.skipped] == [
+        ("111111111111", "SUSPENDED"),
+        ("111111111112", "PENDING_CLOSURE"),
+        ("111111111113", "CLOSED"),
+    ]

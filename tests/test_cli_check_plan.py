@@ -33,10 +33,12 @@ from harness.tfcli import REPO_ROOT
 
 FLEET = FIXTURES / "fleet"
 WILD = FIXTURES / "wild"
+VERSIONS = FIXTURES / "versions"
 RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
 EXPECTED = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
 VERDICTS_EXPECTED = yaml.safe_load((FIXTURES / "verdicts-findings.yaml").read_text())
 WILD_EXPECTED = yaml.safe_load((FIXTURES / "wild-findings.yaml").read_text())
+VERSIONS_EXPECTED = yaml.safe_load((FIXTURES / "versions-findings.yaml").read_text())
 ONE_LINE = re.compile(r"^approved-amis: error: [^\n]+\n$")
 
 
@@ -51,6 +53,7 @@ class Plans:
     state_file: Path  # terraform.tfstate of the applied lifecycle root
     state_json: Path  # `terraform show -json` of that state
     wild: Path  # plan JSON of the wild root (shapes of public modules)
+    versions: Path  # plan JSON of the versions root (template version forms, for_each keys)
 
 
 @pytest.fixture(scope="module")
@@ -83,13 +86,16 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
         def wild() -> Path:
             return plan_json(WILD, env_for(url, scratch / "tf-wild", amis.tf_vars()), scratch / "wild.tfplan")
 
+        def versions() -> Path:
+            return plan_json(VERSIONS, env_for(url, scratch / "tf-versions", amis.tf_vars()), scratch / "versions.tfplan")
+
         with ThreadPoolExecutor(max_workers=4) as pool:
             fleet_done, lifecycle_done, no_ec2_done = pool.submit(fleet), pool.submit(lifecycle), pool.submit(no_ec2)
-            wild_done = pool.submit(wild)
+            wild_done, versions_done = pool.submit(wild), pool.submit(versions)
             (fleet_plan, fleet_text), (lifecycle_plan, state_file, state_json) = fleet_done.result(), lifecycle_done.result()
             yield Plans(
                 url, amis, fleet_plan, fleet_text, no_ec2_done.result(), lifecycle_plan, state_file, state_json,
-                wild_done.result(),
+                wild_done.result(), versions_done.result(),
             )
 
 
@@ -99,6 +105,8 @@ def fleet_json(plans: Plans) -> Run:
 
 
 def expected_ami(amis: SeededAmis, name: str | None) -> str | None:
+    if name == "sensitive":
+        return "(sensitive)"
     return None if name is None else getattr(amis, name)
 
 
@@ -132,6 +140,49 @@ def test_every_launch_of_the_public_shapes_is_found_and_classified(plans: Plans,
     findings = json.loads(wild_json.stdout)
     assert_findings([f for f in findings if f["address"] != "aws_instance.amazon"], WILD_EXPECTED, plans.amis)
     assert wild_json.code == 1
+
+
+@pytest.fixture(scope="module")
+def versions_json(plans: Plans) -> Run:
+    return approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS), "--format", "json")
+
+
+def test_each_launch_takes_the_template_version_it_names_and_the_template_of_its_key(
+    plans: Plans, versions_json: Run
+) -> None:
+    """A launch without a version takes the default version, not the latest a data source reports."""
+    assert_findings(json.loads(versions_json.stdout), VERSIONS_EXPECTED, plans.amis)
+    assert versions_json.code == 1
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif"])
+def test_a_sensitive_ami_id_is_never_printed_and_still_classified(plans: Plans, fmt: str) -> None:
+    result = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                           "--format", fmt, "--fail-on", "unknown")
+    assert plans.amis.secret not in result.stdout + result.stderr
+    if fmt == "json":
+        (finding,) = [f for f in json.loads(result.stdout) if f["address"] == "aws_instance.sensitive"]
+        assert (finding["ami_id"], finding["verdict"], finding["sensitive"]) == ("(sensitive)", "approved", True)
+    if fmt == "table":
+        (row,) = [line for line in result.stdout.splitlines() if line.startswith("aws_instance.sensitive ")]
+        assert row.split()[1:3] == ["(sensitive)", "approved"]
+    # Unapproved, the finding is in the SARIF, still without the ID.
+    strict = approved_amis(plans.url, "check-plan", str(plans.versions), "--tag-key", "Environment", "--tag-value",
+                           "Staging", "--format", fmt)
+    assert plans.amis.secret not in strict.stdout + strict.stderr
+    assert "(sensitive)" in strict.stdout
+
+
+def test_an_ami_of_another_region_of_the_plan_is_named_where_it_exists(wild_json: Run) -> None:
+    (finding,) = [f for f in json.loads(wild_json.stdout) if f["address"] == "aws_instance.west_with_east_ami"]
+    assert finding["verdict"] == "unknown"
+    assert "not found in us-west-2; it exists in us-east-1" in finding["reason"]
+    assert "AMI IDs are regional" in finding["reason"] and "CopyImage" in finding["reason"]
+
+
+def test_an_ami_found_nowhere_says_that_ids_are_regional(fleet_json: Run) -> None:
+    (finding,) = [f for f in json.loads(fleet_json.stdout) if f["address"] == "aws_instance.deregistered"]
+    assert "AMI IDs are regional" in finding["reason"], finding
 
 
 def test_an_amazon_ami_is_handed_to_the_classifier_in_its_region(plans: Plans, wild_json: Run) -> None:
@@ -264,7 +315,10 @@ def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tm
     assert document.version == "2.1.0"
     (run,) = document.runs
     assert run.tool.driver.name == "approved-amis"
-    assert {rule.id for rule in run.tool.driver.rules or []} == {"unapproved-ami", "unknown-ami"}
+    rules = run.tool.driver.rules or []
+    assert {rule.id for rule in rules} == {
+        "unapproved-ami", "unknown-ami", "floating-version", "launch-configuration", "ami-parameter"}
+    assert all(rule.help and rule.help.text for rule in rules)
 
     sarif_file = loader.load_sarif_file(str(report))
     records = sarif_file.get_records()
@@ -272,12 +326,112 @@ def test_sarif_reads_back_with_sarif_libraries(plans: Plans, fleet_json: Run, tm
     assert sarif_file.get_result_count() == len(findings)
     level = {"unapproved": "error", "unknown": "warning"}
     assert sorted((r["Location"], r["Line"], r["Severity"], r["Code"]) for r in records) == sorted(
-        (f["file"], f["line"], level[f["verdict"]], f"{f['verdict']}-ami") for f in findings
+        (f["file"], f["line"], level[f["verdict"]], rule_of(f)) for f in findings
     )
+    # Each kind of finding is filed under its own rule.
+    assert {rule_of(f) for f in findings} == {"unapproved-ami", "unknown-ami", "floating-version", "launch-configuration"}
     for sarif_result in run.results or []:
         (location,) = sarif_result.locations or []
         (logical,) = location.logical_locations or []
         assert logical.fully_qualified_name in sarif_result.message.text
+
+
+def rule_of(finding: dict[str, Any]) -> str:
+    if finding["verdict"] == "unknown":
+        return "unknown-ami"
+    return {"floating-version": "floating-version", "launch-configuration": "launch-configuration",
+            "ami-parameter": "ami-parameter"}.get(finding["kind"], "unapproved-ami")
+
+
+def test_an_image_read_from_a_parameter_outside_the_approved_paths_is_a_finding(plans: Plans, fleet_json: Run) -> None:
+    """aws_launch_template.from_ssm reads resolve:ssm:/golden/ami-id."""
+    outside = approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE, "--ami-parameter-path", "/approved/*",
+                            "--format", "sarif")
+    results = Sarif.model_validate(json.loads(outside.stdout)).runs[0].results or []
+    (parameter,) = [r for r in results if r.rule_id == "ami-parameter"]
+    assert "aws_launch_template.from_ssm" in parameter.message.text and "/golden/ami-id" in parameter.message.text
+    assert parameter.level.value == "error"
+    inside = approved_amis(plans.url, "check-plan", str(plans.fleet), *RULE, "--ami-parameter-path", "/golden/*",
+                           "--format", "json")
+    assert json.loads(inside.stdout) == json.loads(fleet_json.stdout)
+    assert not any(f["kind"] == "ami-parameter" for f in json.loads(fleet_json.stdout))  # no approved paths: no finding
+
+
+################################################################################
+# Waivers: approved-amis:ignore comments and --baseline
+################################################################################
+
+
+def test_an_inline_waiver_is_shown_counted_and_suppressed_in_sarif(plans: Plans, versions_json: Run, tmp_path: Path) -> None:
+    findings = json.loads(versions_json.stdout)
+    waived = {(f["address"], f["kind"]): f["waiver"] for f in findings if "waiver" in f}
+    assert waived == {
+        ("aws_instance.number", "ami"): {
+            "kind": "inSource",
+            "justification": "the dev image, for the load test that ends this sprint "
+                             "(approved-amis:ignore at tests/fixtures/check-plan/versions/main.tf:41)",
+        },
+        ("aws_ec2_fleet.default", "floating-version"): {
+            "kind": "inSource",
+            "justification": "the fleet is replaced with each release "
+                             "(approved-amis:ignore at tests/fixtures/check-plan/versions/main.tf:94)",
+        },
+    }
+    # [floating-version] waives that kind only: the fleet's AMI finding stands.
+    assert [f for f in findings if f["address"] == "aws_ec2_fleet.default" and f["kind"] == "ami" and "waiver" not in f]
+    assert "; 2 waived (2 by approved-amis:ignore)" in versions_json.stderr
+    report = tmp_path / "waived.sarif"
+    approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS), "--format", "sarif",
+                  "--output", str(report))
+    document = Sarif.model_validate(json.loads(report.read_text()))
+    suppressed = [r for r in document.runs[0].results or [] if r.suppressions]
+    assert sorted((r.rule_id, r.suppressions[0].kind.value) for r in suppressed) == [
+        ("floating-version", "inSource"), ("unapproved-ami", "inSource")]
+    assert all(r.suppressions[0].justification for r in suppressed)
+
+
+def test_a_waiver_without_a_reason_is_refused(plans: Plans, tmp_path: Path) -> None:
+    root = copy_root("versions", tmp_path)
+    main = root / "main.tf"
+    main.write_text(main.read_text().replace("# approved-amis:ignore the dev image, for the load test that ends this sprint",
+                                             "# approved-amis:ignore"))
+    result = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(root))
+    assert (result.code, result.stdout) == (2, "")
+    assert ONE_LINE.match(result.stderr) and "without a reason" in result.stderr and "main.tf:41" in result.stderr
+    main.write_text(main.read_text().replace("# approved-amis:ignore\n", "# approved-amis:ignore[floating] fleet\n"))
+    result = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(root))
+    assert result.code == 2 and ONE_LINE.match(result.stderr) and "no such kind" in result.stderr
+
+
+def test_a_baseline_waives_known_findings_and_new_ones_fail(plans: Plans, versions_json: Run, tmp_path: Path) -> None:
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(versions_json.stdout)
+    again = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                          "--baseline", str(baseline), "--fail-on", "unknown", "--format", "json")
+    assert again.code == 0, again.stderr
+    findings = json.loads(again.stdout)
+    failing = [f for f in findings if f["verdict"] != "approved"]
+    assert failing and all("waiver" in f for f in failing)
+    external = [f for f in failing if f["waiver"]["kind"] == "external"]
+    assert len(external) == len(failing) - 2
+    assert f"; {len(failing)} waived (2 by approved-amis:ignore, {len(external)} by --baseline {baseline})" in again.stderr
+    sarif = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                          "--baseline", str(baseline), "--format", "sarif")
+    results = Sarif.model_validate(json.loads(sarif.stdout)).runs[0].results or []
+    assert results and all(r.suppressions for r in results)
+    assert sum(r.suppressions[0].kind.value == "external" for r in results) == len(external)
+    # A finding the baseline does not list fails.
+    trimmed = [f for f in json.loads(versions_json.stdout) if f["address"] != "aws_instance.absent"]
+    baseline.write_text(json.dumps(trimmed))
+    new = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--root", str(VERSIONS),
+                        "--baseline", str(baseline), "--format", "json")
+    assert new.code == 1
+    assert [f["address"] for f in json.loads(new.stdout) if f["verdict"] != "approved" and "waiver" not in f] == [
+        "aws_instance.absent"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    refused = approved_amis(plans.url, "check-plan", str(plans.versions), *RULE, "--baseline", str(bad))
+    assert refused.code == 2 and ONE_LINE.match(refused.stderr) and "--baseline" in refused.stderr
 
 
 def test_sarif_without_source_falls_back_to_the_address(plans: Plans, tmp_path: Path) -> None:
@@ -414,3 +568,15 @@ def test_owner_or_id_approves_the_amazon_lookup(plans: Plans, verdicts: tuple[An
         verdicts_by_address = {f["address"]: f["verdict"] for f in json.loads(result.stdout)}
         assert verdicts_by_address["aws_instance.amazon_lookup"] == "approved"
         assert result.code == 0  # the two-key AMI stays unknown, which fails only with --fail-on unknown
+
+
+@pytest.mark.parametrize("path, words", [("golden-ami/*", "starting with /"), ("/aws/service/*", "not an Amazon /aws/ name")])
+def test_a_bad_parameter_path_is_one_line_and_exit_2(path: str, words: str, tmp_path: Path, capsys: Any) -> None:
+    from approved_amis import cli
+
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"format_version": "1.2", "resource_changes": []}')
+    code = cli.main(["check-plan", str(plan), *RULE, "--ami-parameter-path", path])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, "")
+    assert ONE_LINE.match(err) and words in err and repr(path) in err

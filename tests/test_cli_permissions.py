@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from support.audit_fleet import Fleet, seed_fleet
+from support.aws_api import emulated_apis_path
 from support.check_plan_support import cli_path
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials
@@ -114,6 +115,7 @@ def run(guarded: Guarded, command: str, left_out: str) -> tuple[int, str, str]:
     """The installed command, with the credentials of the user granted the row minus `left_out`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= emulator_credentials(guarded.url) | guarded.keys[(command, left_out)] | {"AWS_MAX_ATTEMPTS": "1"}
+    env["PYTHONPATH"] = emulated_apis_path()  # DescribeImageReferences, authorized by the emulator, answered from its state
     env.pop("AWS_SESSION_TOKEN")
     args = [str(guarded.plan) if a == "PLAN" else a for a in COMMANDS[command]]
     result = subprocess.run([str(cli_path()), *args], env=env, capture_output=True, text=True, timeout=120)

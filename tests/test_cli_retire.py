@@ -33,12 +33,13 @@ from botocore.stub import ANY, Stubber
 
 from approved_amis import aws
 from approved_amis.classify import Classification, Verdict
-from approved_amis.images import Image, RetentionRule, Sharing, UsageEntry, UsageReport
+from approved_amis.images import Image, Reference, RetentionRule, Sharing, UsageEntry, UsageReport, image_references
 from approved_amis.retire import (
     KEEP_APPROVED,
     KEEP_IN_USE,
     KEEP_PROTECTED,
     KEEP_SHARED,
+    KEEP_UNKNOWN,
     TO_DEREGISTER,
     WOULD_DEREGISTER,
     Evidence,
@@ -48,6 +49,7 @@ from approved_amis.retire import (
     read_usage_report,
 )
 from support.audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
+from support.aws_api import emulated_apis_path, stubbed
 from harness.emulator import running_emulator
 
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
@@ -150,9 +152,8 @@ def seeded() -> Iterator[tuple[str, dict[str, Fleet]]]:
 
 @pytest.fixture(scope="module")
 def env(seeded: tuple[str, dict[str, Fleet]]) -> dict[str, str]:
-    # The emulator answers what it does not serve with HTTP 500, which botocore retries with backoff:
-    # one attempt keeps each run short. Nothing here is throttled.
-    return cli_env(seeded[0], AWS_MAX_ATTEMPTS="1")
+    # DescribeImageReferences, which the emulator does not serve, answered from its state (support/aws_api.py).
+    return cli_env(seeded[0], PYTHONPATH=emulated_apis_path())
 
 
 def owned(url: str, region: str) -> dict[str, dict[str, Any]]:
@@ -545,3 +546,112 @@ def test_usage_reports_are_requested_with_the_flag() -> None:
     with stubber:
         usage = _usage(ec2, ["ami-0123456789abcdef0"], request_reports=True)
     assert usage["ami-0123456789abcdef0"][0].startswith("usage report amiur-0123456789abcdef0 requested")
+
+
+################################################################################
+# What AWS says references an AMI (DescribeImageReferences)
+################################################################################
+
+PARAMETER = "/golden/web/ami"
+
+
+def test_an_ami_referenced_only_by_an_ssm_parameter_is_kept(
+    seeded: tuple[str, dict[str, Fleet]], env: dict[str, str]
+) -> None:
+    """An AMI no instance, template or configuration uses, named by an SSM parameter (a template's
+    `resolve:ssm:` image): AWS's references keep it, and say by what."""
+    url, _ = seeded
+    region = "eu-central-1"  # a region of its own: the shared fleet stays as the other tests expect it
+    ec2, _ = clients(url, region)
+    amazon = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    builder = ec2.run_instances(ImageId=amazon, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    referenced = ec2.create_image(InstanceId=builder, Name="golden-web")["ImageId"]
+    plain = ec2.create_image(InstanceId=builder, Name="golden-old")["ImageId"]
+    ec2.terminate_instances(InstanceIds=[builder])
+    ssm = boto3.client("ssm", region_name=region, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    ssm.put_parameter(Name=PARAMETER, Value=referenced, Type="String", DataType="aws:ec2:image")
+
+    result, rows = retire(env, region)
+    assert result.returncode == 0, result.stderr
+    by_id = {row["ami_id"]: row for row in rows}
+    arn = f"arn:aws:ssm:{region}:123456789012:parameter{PARAMETER}"
+    assert (by_id[referenced]["action"], by_id[referenced]["kept_because"]) == (
+        KEEP_IN_USE,
+        f"referenced by ssm:Parameter {arn}",
+    )
+    assert by_id[referenced]["referenced_by"] == [f"ssm:Parameter {arn}"] and by_id[referenced]["in_use"]
+    assert (by_id[plain]["action"], by_id[plain]["referenced_by"]) == (WOULD_DEREGISTER, [])
+
+
+def test_without_aws_s_references_no_ami_is_taken_as_unused(seeded: tuple[str, dict[str, Fleet]]) -> None:
+    """The emulator as it is (no DescribeImageReferences): every AMI that would go is kept as unknown, with
+    the reason, and a deregistration run deregisters nothing."""
+    url, _ = seeded
+    region = "ap-southeast-2"  # AMIs of its own, whatever the other tests deregister
+    ec2, _ = clients(url, region)
+    amazon = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    builder = ec2.run_instances(ImageId=amazon, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    unused = [ec2.create_image(InstanceId=builder, Name=f"unused-{n}")["ImageId"] for n in range(2)]
+    ec2.terminate_instances(InstanceIds=[builder])
+    bare = cli_env(url)
+    before = owned(url, region)
+    result = run_cli(bare, "retire", "--region", region, *RULE, "--days", "0", "--format", "json", "--deregister", "--yes")
+    assert result.returncode == 0, result.stderr
+    rows = {row["ami_id"]: row for row in json.loads(result.stdout)}
+    for ami in unused:
+        row = rows[ami]
+        assert row["action"] == KEEP_UNKNOWN, row
+        assert row["kept_because"].startswith("whether anything references it is unknown (image references: ")
+        assert row["references_unknown"].startswith("image references: ")
+    assert owned(url, region).keys() == before.keys()
+
+
+def test_references_are_asked_ten_images_at_a_time_for_every_resource_type() -> None:
+    ids = [f"ami-{n:017x}" for n in range(12)]
+    ec2, stubber = stubbed("ec2")
+    arn = "arn:aws:imagebuilder:us-east-1:123456789012:image-recipe/web/1.0.0"
+    stubber.add_response(
+        "describe_image_references",
+        {"ImageReferences": [{"ImageId": ids[3], "ResourceType": "imagebuilder:ImageRecipe", "Arn": arn}], "NextToken": "t"},
+        {"ImageIds": ids[:10], "IncludeAllResourceTypes": True},
+    )
+    template = "arn:aws:ec2:us-east-1:123456789012:launch-template/lt-0123456789abcdef0"
+    stubber.add_response(
+        "describe_image_references",
+        {"ImageReferences": [{"ImageId": ids[3], "ResourceType": "ec2:LaunchTemplate", "Arn": template}]},
+        {"ImageIds": ids[:10], "IncludeAllResourceTypes": True, "NextToken": "t"},
+    )
+    stubber.add_response(
+        "describe_image_references", {"ImageReferences": []}, {"ImageIds": ids[10:], "IncludeAllResourceTypes": True}
+    )
+    found = image_references(ec2, ids)
+    stubber.assert_no_pending_responses()
+    assert found[ids[3]] == [Reference("imagebuilder:ImageRecipe", arn), Reference("ec2:LaunchTemplate", template)]
+    assert all(found[i] == [] for i in ids if i != ids[3])
+
+
+def test_references_keep_an_ami_unless_in_use_ones_are_included() -> None:
+    referenced = Evidence(references=(Reference("ssm:Parameter", "arn:aws:ssm:us-east-1:123456789012:parameter/ami"),))
+    unknown = Evidence(references_error="image references: DescribeImageReferences: access denied (UnauthorizedOperation): no")
+    assert decide(image(), UNAPPROVED, False, referenced, NOTHING) == (
+        KEEP_IN_USE,
+        "referenced by ssm:Parameter arn:aws:ssm:us-east-1:123456789012:parameter/ami",
+    )
+    action, why = decide(image(), UNAPPROVED, False, unknown, NOTHING)
+    assert action == KEEP_UNKNOWN and why is not None and "access denied (UnauthorizedOperation)" in why
+    in_use_too = argparse.Namespace(**{**vars(NOTHING), "include_in_use": True})
+    assert decide(image(), UNAPPROVED, False, referenced, in_use_too) == (TO_DEREGISTER, None)
+    assert decide(image(), UNAPPROVED, False, unknown, in_use_too) == (TO_DEREGISTER, None)
+
+
+def test_progress_says_what_each_region_does_on_a_terminal_only() -> None:
+    from approved_amis.output import Heartbeat
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        with Heartbeat(stream, "retire", 2) as progress:
+            progress.step("us-east-1", "weighing 3 AMI(s)")
+        assert ("retire: 0 of 2 regions checked, 0 s; us-east-1 weighing 3 AMI(s)" in stream.getvalue()) is shown

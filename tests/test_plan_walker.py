@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+
+from approved_amis.check_plan.resources import RESOURCE_TYPES
 from approved_amis.check_plan.walker import planned_launches
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION
 
@@ -82,8 +88,8 @@ def test_a_template_reaching_the_module_through_its_inputs_is_a_candidate() -> N
 
 def test_an_override_with_its_own_template_is_a_launch_of_its_own() -> None:
     group = change("aws_autoscaling_group.g", {"mixed_instances_policy": [{"launch_template": [{
-        "launch_template_specification": [{"version": "7"}],
-        "override": [{"instance_type": "t3.large"}, {"instance_type": "m5.large", "launch_template_specification": [{"version": "3"}]}],
+        "launch_template_specification": [{"version": "1"}],
+        "override": [{"instance_type": "t3.large"}, {"instance_type": "m5.large", "launch_template_specification": [{"version": "1"}]}],
     }]}]}, {"mixed_instances_policy": [{"launch_template": [{
         "launch_template_specification": [{"launch_template_id": True}],
         "override": [{"launch_template_specification": True}, {"launch_template_specification": [{"launch_template_id": True}]}],
@@ -91,10 +97,10 @@ def test_an_override_with_its_own_template_is_a_launch_of_its_own() -> None:
     configuration = {"root_module": {"resources": [{
         "address": "aws_autoscaling_group.g",
         "expressions": {"mixed_instances_policy": [{"launch_template": [{
-            "launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.main.id"]}, "version": {"constant_value": "7"}}],
+            "launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.main.id"]}, "version": {"constant_value": "1"}}],
             "override": [
                 {"instance_type": {"constant_value": "t3.large"}},
-                {"launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.dev.id"]}, "version": {"constant_value": "3"}}]},
+                {"launch_template_specification": [{"launch_template_id": {"references": ["aws_launch_template.dev.id"]}, "version": {"constant_value": "1"}}]},
             ],
         }]}]},
     }]}}
@@ -230,3 +236,255 @@ def test_an_eks_node_group_launches_its_templates_image_or_the_aws_managed_one()
     )
     groups = sorted((a, k, ami) for a, k, ami in launches(document) if "eks" in a)
     assert groups == [("aws_eks_node_group.bare", AWS_MANAGED, None), ("aws_eks_node_group.custom", AMI, "ami-aaaaaaaaaaaaaaaaa")]
+
+
+################################################################################
+# Template versions: which image each launch type takes, per version form (fixtures/check-plan/versions.yaml)
+################################################################################
+
+VERSIONS = yaml.safe_load((Path(__file__).parent / "fixtures" / "check-plan" / "versions.yaml").read_text())
+TEMPLATE_ID = "lt-0123456789abcdef0"
+LATEST_AMI, OLDER_AMI = "ami-11111111111111111", "ami-00000000000000000"
+TEMPLATE_PATHS = [
+    (row.resource_type, reference)
+    for row in RESOURCE_TYPES.values()
+    for reference in row.templates
+]
+
+
+def template_source(source: str) -> tuple[dict[str, Any], str, bool]:
+    """(plan parts, the template's address as a reference, whether its ID is known) for a template source."""
+    data_values = {"id": TEMPLATE_ID, "name": "t", "image_id": LATEST_AMI, "latest_version": 3,
+                   "default_version": 3 if source == "data_same" else 2}
+    if source.startswith("data"):
+        prior = [{"address": "data.aws_launch_template.t", "mode": "data", "type": "aws_launch_template", "name": "t",
+                  "values": data_values}]
+        return {"prior": prior, "changes": []}, "data.aws_launch_template.t", True
+    if source == "created":
+        rc = change("aws_launch_template.t", {"image_id": LATEST_AMI}, {"id": True, "latest_version": True,
+                                                                        "default_version": True})
+        return {"prior": [], "changes": [rc]}, "aws_launch_template.t", False
+    before = {"id": TEMPLATE_ID, "image_id": OLDER_AMI, "latest_version": 2, "default_version": 2}
+    if source == "unchanged":
+        after = {**before, "image_id": LATEST_AMI, "latest_version": 3}
+        rc = change("aws_launch_template.t", after, actions=("no-op",))
+        rc["change"]["before"] = after
+        return {"prior": [], "changes": [rc]}, "aws_launch_template.t", True
+    moves = source == "updated_default"
+    after = {"id": TEMPLATE_ID, "image_id": LATEST_AMI, "update_default_version": moves}
+    after |= {} if moves else {"default_version": 2}
+    rc = change("aws_launch_template.t", after, {"latest_version": True, "default_version": moves}, actions=("update",))
+    rc["change"]["before"] = before
+    return {"prior": [], "changes": [rc]}, "aws_launch_template.t", True
+
+
+def nest(path: tuple[str, ...], leaf: Any) -> Any:
+    for name in reversed(path):
+        leaf = {name: [leaf]}
+    return leaf
+
+
+def version_plan(resource_type: str, reference: Any, source: str, form: str) -> dict[str, Any]:
+    parts, address, id_known = template_source(source)
+    spec: dict[str, Any] = {reference.id_key: TEMPLATE_ID} if id_known else {}
+    spec_unknown: dict[str, Any] = {} if id_known else {reference.id_key: True}
+    spec_expression: dict[str, Any] = {reference.id_key: {"references": [f"{address}.id", address]}}
+    if form in ("absent", "unknown", "latest_version"):
+        spec_unknown["version"] = True
+        if form == "unknown":
+            spec_expression["version"] = {"references": ["var.version"]}
+        if form == "latest_version":
+            spec_expression["version"] = {"references": [f"{address}.latest_version", address]}
+    else:
+        spec["version"] = form
+        spec_expression["version"] = {"constant_value": form}
+    extra = {"compute_resources": [{"type": "EC2"}]} if resource_type == "aws_batch_compute_environment" else {}
+    after = nest(reference.path, spec)
+    if extra:
+        after["compute_resources"][0]["type"] = "EC2"
+    launch = change(f"{resource_type}.l", after, nest(reference.path, spec_unknown))
+    configuration = {"root_module": {"resources": [
+        {"address": f"{resource_type}.l", "mode": "managed", "type": resource_type, "name": "l",
+         "expressions": nest(reference.path, spec_expression)},
+    ]}}
+    return plan(*parts["changes"], launch, configuration=configuration, prior=parts["prior"])
+
+
+def taken(found: list[Any]) -> list[str]:
+    out = []
+    for launch in found:
+        if launch.kind == FLOATING_VERSION:
+            out.append("floating")
+        elif launch.external is not None and launch.ami_id is None:
+            assert launch.external.identifier == TEMPLATE_ID
+            out.append(f"read:{launch.external.version}")
+        elif launch.kind == AMI:
+            out.append(launch.ami_id or "unknown")
+    return sorted(out)
+
+
+@pytest.mark.parametrize("resource_type, reference", TEMPLATE_PATHS,
+                         ids=[f"{t}:{'.'.join(r.path)}" for t, r in TEMPLATE_PATHS])
+@pytest.mark.parametrize("source", sorted(VERSIONS["templates"]))
+def test_a_launch_takes_the_template_version_it_names(resource_type: str, reference: Any, source: str) -> None:
+    for form, expected in VERSIONS["templates"][source].items():
+        document = version_plan(resource_type, reference, source, str(form))
+        found = [f for f in planned_launches(document).launches if f.address == f"{resource_type}.l"]
+        wanted = list(expected) if isinstance(expected, list) else [expected]
+        if str(form) in VERSIONS["floating"].get(resource_type, []):
+            wanted.append("floating")
+        assert taken(found) == sorted(wanted), (source, form, [(f.kind, f.ami_id, f.unknown_reason, f.via) for f in found])
+        if "unknown" in wanted:
+            (unknown,) = [f for f in found if f.kind == AMI and f.ami_id is None and f.external is None]
+            assert "does not exist" in (unknown.unknown_reason or "") or "latest version only" in (unknown.unknown_reason or "")
+
+
+################################################################################
+# for_each and count: a launch takes the template of its own key
+################################################################################
+
+
+def keyed(address: str, key: Any, after: dict[str, Any], unknown: dict[str, Any] | None = None,
+          module: str | None = None) -> dict[str, Any]:
+    rc = change(address, after, unknown, module)
+    rc["address"] = f"{rc['address']}[{json.dumps(key)}]"
+    rc["index"] = key
+    return rc
+
+
+def keyed_templates(module: str | None = None) -> list[dict[str, Any]]:
+    return [keyed("aws_launch_template.node", "golden", {"image_id": "ami-aaaaaaaaaaaaaaaaa"}, {"id": True}, module),
+            keyed("aws_launch_template.node", "dev", {"image_id": "ami-ddddddddddddddddd"}, {"id": True}, module)]
+
+
+def group_amis(document: dict[str, Any], resource_type: str = "aws_autoscaling_group") -> dict[str, list[str | None]]:
+    found: dict[str, list[str | None]] = {}
+    for launch in planned_launches(document).launches:
+        if launch.resource_type == resource_type and launch.kind == AMI:
+            found.setdefault(launch.address, []).append(launch.ami_id)
+    return {address: sorted(amis, key=str) for address, amis in found.items()}
+
+
+def test_a_group_indexing_its_template_by_each_key_takes_that_key_only() -> None:
+    """`aws_launch_template.node[each.key].id`: the plan's references drop the index; the key says it."""
+    expression = {"launch_template": [{"id": {"references": ["aws_launch_template.node", "each.key"]},
+                                       "version": {"references": ["aws_launch_template.node", "each.key"]}}]}
+    configuration = {"root_module": {"resources": [{"address": "aws_autoscaling_group.node", "expressions": expression}]}}
+    groups = [keyed("aws_autoscaling_group.node", key, {"launch_template": [{}]},
+                    {"launch_template": [{"id": True, "version": True}]}) for key in ("golden", "dev")]
+    document = plan(*keyed_templates(), *groups, configuration=configuration)
+    assert group_amis(document) == {'aws_autoscaling_group.node["golden"]': ["ami-aaaaaaaaaaaaaaaaa"],
+                                    'aws_autoscaling_group.node["dev"]': ["ami-ddddddddddddddddd"]}
+
+
+def test_a_key_through_another_value_falls_back_to_every_candidate() -> None:
+    """`aws_launch_template.node[each.value.template]`: the key does not say which; both are candidates."""
+    expression = {"launch_template": [{"id": {"references": ["aws_launch_template.node", "each.value.template", "each.value"]}}]}
+    configuration = {"root_module": {"resources": [{"address": "aws_autoscaling_group.node", "expressions": expression}]}}
+    groups = [keyed("aws_autoscaling_group.node", "golden", {"launch_template": [{"version": "1"}]},
+                    {"launch_template": [{"id": True}]})]
+    document = plan(*keyed_templates(), *groups, configuration=configuration)
+    assert group_amis(document) == {'aws_autoscaling_group.node["golden"]': ["ami-aaaaaaaaaaaaaaaaa", "ami-ddddddddddddddddd"]}
+
+
+def test_a_dynamic_block_under_for_each_takes_the_template_of_the_same_key() -> None:
+    """The EKS v17 node-group shape: `dynamic "launch_template"` with `aws_launch_template.workers[each.key].id`,
+    one template without an image (EKS-optimized) and one with a custom image."""
+    templates = [keyed("aws_launch_template.node", "golden", {"image_id": "ami-aaaaaaaaaaaaaaaaa"}, {"id": True}),
+                 keyed("aws_launch_template.node", "managed", {}, {"id": True})]
+    groups = [keyed("aws_eks_node_group.node", key, {"ami_type": "CUSTOM" if key == "golden" else "AL2_x86_64",
+                                                     "launch_template": [{}]}, {"launch_template": [{"id": True, "version": True}]})
+              for key in ("golden", "managed")]
+    found = {(f.address, f.kind, f.ami_id) for f in planned_launches(plan(*templates, *groups)).launches
+             if f.resource_type == "aws_eks_node_group"}
+    assert found == {('aws_eks_node_group.node["golden"]', AMI, "ami-aaaaaaaaaaaaaaaaa"),
+                     ('aws_eks_node_group.node["managed"]', AWS_MANAGED, None)}
+
+
+def test_a_module_instance_takes_the_template_its_call_indexes_by_each_key() -> None:
+    """`module "group" { for_each = ...; launch_template_id = aws_launch_template.node[each.key].id }`."""
+    configuration = {"root_module": {"module_calls": {"group": {
+        "expressions": {"launch_template_id": {"references": ["aws_launch_template.node", "each.key"]}},
+        "module": {"resources": [{"address": "aws_autoscaling_group.this", "expressions": {
+            "launch_template": [{"id": {"references": ["var.launch_template_id"]}, "version": {"constant_value": "1"}}]}}]},
+    }}}}
+    groups = [change("aws_autoscaling_group.this", {"launch_template": [{"version": "1"}]}, {"launch_template": [{"id": True}]},
+                     module=f'module.group["{key}"]') for key in ("golden", "dev")]
+    document = plan(*keyed_templates(), *groups, configuration=configuration)
+    assert group_amis(document) == {'module.group["golden"].aws_autoscaling_group.this': ["ami-aaaaaaaaaaaaaaaaa"],
+                                    'module.group["dev"].aws_autoscaling_group.this': ["ami-ddddddddddddddddd"]}
+
+
+def test_a_link_through_a_local_is_followed_as_a_dynamic_block_in_its_module_instance() -> None:
+    """The self-managed node group shape (terraform-aws-eks): `id = local.launch_template_id` in a module
+    under `for_each`, beside its own `aws_launch_template.this[0]`."""
+    configuration = {"root_module": {"module_calls": {"ng": {"module": {"resources": [{
+        "address": "aws_autoscaling_group.this",
+        "expressions": {"launch_template": [{"id": {"references": ["local.launch_template_id"]},
+                                             "version": {"references": ["local.launch_template_version"]}}]}}]}}}}}
+    parts = []
+    for key, ami in (("golden", "ami-aaaaaaaaaaaaaaaaa"), ("dev", "ami-ddddddddddddddddd")):
+        module = f'module.ng["{key}"]'
+        parts.append(keyed("aws_launch_template.this", 0, {"image_id": ami}, {"id": True}, module))
+        parts.append(keyed("aws_autoscaling_group.this", 0, {"launch_template": [{}]},
+                           {"launch_template": [{"id": True, "version": True}]}, module))
+    document = plan(*parts, configuration=configuration)
+    assert group_amis(document) == {'module.ng["golden"].aws_autoscaling_group.this[0]': ["ami-aaaaaaaaaaaaaaaaa"],
+                                    'module.ng["dev"].aws_autoscaling_group.this[0]': ["ami-ddddddddddddddddd"]}
+
+
+################################################################################
+# Waiver comments, read where a finding's location is resolved
+################################################################################
+
+
+def test_waiver_comments_in_or_just_above_a_resource_block_are_read(tmp_path: Path) -> None:
+    from approved_amis.check_plan.document import Configuration, Locator
+
+    (tmp_path / "main.tf").write_text(
+        "# approved-amis:ignore golden image pending its tag\n"
+        'resource "aws_instance" "a" {\n'
+        '  ami = "ami-aaaaaaaaaaaaaaaaa"\n'
+        "}\n\n"
+        'resource "aws_autoscaling_group" "b" {\n'
+        "  // approved-amis:ignore[floating-version] replaced every release\n"
+        "  launch_template {\n"
+        "    version = \"$Latest\"\n"
+        "  }\n"
+        "}\n\n"
+        'resource "aws_instance" "c" {\n'
+        '  ami = "ami-aaaaaaaaaaaaaaaaa" # approved-amis:ignore\n'
+        "}\n\n"
+        'resource "aws_instance" "d" {\n'
+        '  ami = "ami-aaaaaaaaaaaaaaaaa"\n'
+        "}\n"
+    )
+    locator = Locator(Configuration({}), tmp_path, {"aws_instance": ("ami",)})
+
+    def waivers(resource_type: str, name: str) -> list[tuple[int, str | None, str]]:
+        location = locator.locate({"mode": "managed", "type": resource_type, "name": name}, ())
+        assert location is not None
+        return [(w.line, w.kind, w.reason) for w in location.waivers]
+
+    assert waivers("aws_instance", "a") == [(1, None, "golden image pending its tag")]
+    assert waivers("aws_autoscaling_group", "b") == [(7, "floating-version", "replaced every release")]
+    assert waivers("aws_instance", "c") == [(14, None, "")]  # refused by the command: no reason
+    assert waivers("aws_instance", "d") == []
+
+
+def test_a_parameter_outside_the_approved_paths_is_a_finding_amazons_are_not() -> None:
+    from approved_amis.check_plan.launches import PlannedLaunch
+    from approved_amis.check_plan.verdicts import _parameter_finding
+    from approved_amis.rule import ApprovalRule
+
+    rule = ApprovalRule("Environment", ("Prod",), ami_parameter_paths=("/golden-ami/*",))
+
+    def finding(parameter: str, paths_rule: ApprovalRule = rule) -> Any:
+        launch = PlannedLaunch("aws_launch_template.t", "aws_launch_template", None, "from SSM", parameter=parameter)
+        return _parameter_finding(launch, paths_rule)
+
+    outside = finding("/team/ami")
+    assert outside is not None and outside.kind == "ami-parameter" and outside.verdict.value == "unapproved"
+    assert finding("/golden-ami/al2023") is None
+    assert finding("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64") is None
+    assert finding("/team/ami", ApprovalRule("Environment", ("Prod",))) is None  # no approved paths: no finding

@@ -13,7 +13,7 @@ provider "aws" {
 }
 
 module "approved_amis_organization" {
-  source = "../../modules/organization" # in your root: "your-org/approved-amis/aws//modules/organization" and version
+  source = "../../modules/organization" # in your root: the release archive or a git ref, with //modules/organization
 
   name = "approved-amis-org"
   tags = { Project = "approved-amis" }

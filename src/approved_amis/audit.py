@@ -4,22 +4,18 @@ not approve, region by region (concurrently, bounded), one page at a time."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator, TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
-from approved_amis.classify import Classification, Classifier, Verdict, classify_use
-from approved_amis.fanout import (
-    DEFAULT_ORGANIZATION_WORKERS,
-    MAX_ORGANIZATION_WORKERS,
-    MAX_REGION_WORKERS,
-    failures_note,
-    map_regions,
-)
+from approved_amis.classify import ALLOWED_AMIS, AMI, Classification, Classifier, Verdict, classify_use
+from approved_amis.fanout import DEFAULT_ORGANIZATION_WORKERS, MAX_ORGANIZATION_WORKERS, MAX_REGION_WORKERS, failures_note, map_regions
+from approved_amis.images import ALLOWED_AMIS_ENABLED, ALLOWED_AMIS_REPORTED, Image, allowed_images_state
 from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
 from approved_amis.output import (
     AUDIT_LAYOUT,
@@ -42,9 +38,21 @@ class RegionResult:
     region: str
     counts: Counter[Verdict] = field(default_factory=Counter)
     error: str | None = None
+    tag_keys: set[str] = field(default_factory=set)  # every tag key on the AMIs described
 
 
-class Progress(StatusLine):
+def tag_key_hint(tag_key: str, seen: set[str]) -> str | None:
+    """One line when no AMI in scope carries the rule's tag key in any letter case (a misspelt --tag-key
+    leaves every AMI unapproved), naming the nearest key found; None when some AMI carries it."""
+    if not seen or any(key.lower() == tag_key.lower() for key in seen):
+        return None
+    by_lower = {key.lower(): key for key in sorted(seen)}
+    close = difflib.get_close_matches(tag_key.lower(), list(by_lower), n=1, cutoff=0.6)
+    suggestion = f"; did you mean {by_lower[close[0]]}?" if close else f"; keys found: {', '.join(sorted(seen)[:5])}"
+    return f"no AMI in scope carries the tag key {tag_key} in any letter case{suggestion}"
+
+
+class RegionProgress(StatusLine):
     """A one-line count of scanned resources per region on stderr, only when stderr is a terminal."""
 
     def __init__(self, stream: TextIO) -> None:
@@ -65,20 +73,62 @@ def findings(
     region: str,
     rule: ApprovalRule,
     account: str | None = None,
+    allowed: AllowedAmis | None = None,
 ) -> Iterator[Finding]:
+    """A finding per use; where the region's Allowed AMIs reports, AWS's verdict beside it, and a finding of
+    kind `allowed-amis` for each use whose AMI AWS judges otherwise than the rule."""
     for use in uses:
         verdict = classify_use(use.kind, use.ami_id, rule, verdicts, NO_AMI)
-        reason = reason_via(verdict.reason, use.via)
-        yield Finding(
+        image = allowed.images.get(use.ami_id) if allowed is not None and use.ami_id and use.kind == AMI else None
+        image_allowed = image.image_allowed if image is not None else None
+        finding = Finding(
             resource_type=use.resource_type,
             resource_id=use.resource_id,
             region=region,
             ami_id=use.ami_id,
             verdict=verdict.verdict,
-            reason=reason,
+            reason=reason_via(verdict.reason, use.via),
             account_id=account,
             kind=use.kind,
+            image_allowed=image_allowed,
         )
+        yield finding
+        if allowed is not None and image_allowed is not None and verdict.verdict is not Verdict.UNKNOWN:
+            if image_allowed != (verdict.verdict is Verdict.APPROVED):
+                yield replace(
+                    finding,
+                    kind=ALLOWED_AMIS,
+                    verdict=Verdict.APPROVED if image_allowed else Verdict.UNAPPROVED,
+                    reason=reason_via(
+                        f"Allowed AMIs ({allowed.state}) {'allows' if image_allowed else 'does not allow'} this AMI, "
+                        f"the approval rule says {verdict.verdict.value}: {verdict.reason}",
+                        use.via,
+                    ),
+                )
+
+
+@dataclass(frozen=True)
+class AllowedAmis:
+    """The region's Allowed AMIs state, where it reports ImageAllowed, and the images described so far."""
+
+    state: str
+    images: dict[str, Image | None]
+
+
+def allowed_amis_state(ec2: Any) -> str | None:
+    """The region's Allowed AMIs state; None when it cannot be read (an older partition, the emulator, a
+    role without ec2:GetAllowedImagesSettings): the audit goes on by the rule alone."""
+    try:
+        return allowed_images_state(ec2)
+    except aws.AWS_ERRORS:
+        return None
+
+
+# With Allowed AMIs enabled, DescribeImages leaves out the images it does not allow.
+HIDDEN_NOTE = (
+    "; Allowed AMIs is enabled in this region and hides the AMIs it does not allow from DescribeImages "
+    "(EC2 API Reference, EnableAllowedImagesSettings): not allowed, unless it is deregistered"
+)
 
 
 def scan_region(
@@ -87,13 +137,15 @@ def scan_region(
     rule: ApprovalRule,
     account_id: str,
     emit: Callable[[list[Finding]], None],
-    progress: Progress | None,
+    progress: RegionProgress | None,
     name_account: bool = False,
 ) -> RegionResult:
     """Classify every AMI use in one region of `account_id` and hand each page of findings to `emit`
     (findings carry the account ID when `name_account`)."""
     result = RegionResult(region)
-    classifier = Classifier(clients["ec2"], rule, account_id)
+    state = allowed_amis_state(clients["ec2"])
+    classifier = Classifier(clients["ec2"], rule, account_id, HIDDEN_NOTE if state == ALLOWED_AMIS_ENABLED else "")
+    allowed = AllowedAmis(state, classifier.images) if state in ALLOWED_AMIS_REPORTED else None
     templates = LaunchTemplates(clients["ec2"])
     sources = (
         templates.pages(),
@@ -106,7 +158,7 @@ def scan_region(
         try:
             for uses in pages:
                 verdicts = classifier(use.ami_id for use in uses if use.ami_id)
-                page = list(findings(uses, verdicts, region, rule, account_id if name_account else None))
+                page = list(findings(uses, verdicts, region, rule, account_id if name_account else None, allowed))
                 result.counts.update(finding.verdict for finding in page)
                 emit(page)
                 if progress is not None:
@@ -114,6 +166,7 @@ def scan_region(
         except (ClientError, BotoCoreError) as error:
             result.error = aws.describe_error(error, f"region {region}")
             break
+    result.tag_keys = {key for image in classifier.images.values() if image is not None for key in image.tags}
     return result
 
 
@@ -128,11 +181,14 @@ def run_audit(
     """Scan the regions, stream findings to `writer`, print region errors to `err`; the exit code."""
     account_id = aws.account_id(session, regions[0])
     clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling")} for r in regions}
-    progress = Progress(err)
+    progress = RegionProgress(err)
     results = map_regions(
         lambda r: scan_region(r, clients[r], rule, account_id, writer.write_all, progress), regions, MAX_REGION_WORKERS
     )
     progress.clear()
+    hint = tag_key_hint(rule.tag_key, {key for result in results for key in result.tag_keys})
+    if hint:
+        print(f"{options.PROG}: note: {hint}", file=err)
 
     counts: Counter[Verdict] = Counter()
     for result in results:
@@ -143,11 +199,7 @@ def run_audit(
     summary = f"{len(regions) - len(failed)} of {len(regions)} regions scanned, {verdict_summary(counts)}"
     summary += failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
-    if len(failed) == len(regions):
-        return options.EXIT_ERROR
-    if failed:
-        return options.EXIT_PARTIAL
-    return options.EXIT_FINDINGS if any(counts.get(v) for v in failing) else options.EXIT_CLEAN
+    return options.exit_code(counts, failing, scanned=len(regions) - len(failed), failed=len(failed))
 
 
 def run_organization_audit(
@@ -174,83 +226,46 @@ def run_organization_audit(
             options.error(line)
     summary, failed = organization.summary(results, selection.skipped)
     writer.close(summary)
-    if not results or all(r.scanned_regions == 0 for r in results):
-        return options.EXIT_ERROR
-    if failed:
-        return options.EXIT_PARTIAL
     counts: Counter[Verdict] = Counter()
     for result in results:
         counts.update(result.counts)
-    return options.EXIT_FINDINGS if any(counts.get(v) for v in failing) else options.EXIT_CLEAN
+    scanned = sum(r.scanned_regions for r in results)
+    return options.exit_code(counts, failing, scanned=scanned, failed=len(failed) or int(not scanned))
 
 
 def _regions(args: argparse.Namespace, session: Any) -> list[str] | None:
-    """--region (repeatable) or --regions (a list, or None for `all`), checked against known regions."""
-    if args.regions is not None and args.region:
-        raise aws.UsageError("give the regions either with --region or with --regions, not both")
-    if args.regions is None:
-        return aws.check_regions(session, args.region)
-    regions = organization.parse_regions(args.regions)
+    """--region, checked against known regions (the default region when none is given); None for `all`."""
+    regions = options.region_choice(args)
     return None if regions is None else aws.check_regions(session, regions)
 
 
 def run(args: argparse.Namespace) -> int:
     rule = options.rule_from_args(args)
-    organization_flags = [
-        flag
-        for flag, value in (
-            ("--role-name", args.role_name),
-            ("--accounts", args.accounts),
-            ("--exclude-accounts", args.exclude_accounts),
-            ("--external-id", args.external_id),
-            ("--max-workers", args.max_workers),
-        )
-        if value is not None
-    ]
-    if not args.organization:
-        if organization_flags:
-            raise aws.UsageError(f"{organization_flags[0]} needs --organization")
-        session = aws.session(args.profile)
-        regions = _regions(args, session)
-        if regions is None:
-            home = session.region_name
-            if not home:
-                raise aws.UsageError("--regions all: set AWS_REGION, the region to ask for the enabled ones")
-            try:
-                regions = aws.enabled_regions(session, home)
-            except (ClientError, BotoCoreError) as error:
-                raise aws.AwsError(aws.describe_error(error, "cannot list the account's regions")) from None
-        writer = make_writer(args.format, sys.stdout, AUDIT_LAYOUT, summary_stream=sys.stderr)
-        return run_audit(rule, regions, writer, session, options.failing_verdicts(args.fail_on), sys.stderr)
-
-    if not args.role_name:
-        raise aws.UsageError("--organization needs --role-name, the audit role in every member account")
-    if not organization.ROLE_NAME.match(args.role_name):
-        raise aws.UsageError(f"--role-name: {args.role_name!r} is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)")
-    if args.external_id is not None and not organization.EXTERNAL_ID.match(args.external_id):
-        raise aws.UsageError("--external-id: 2 to 1224 characters of A-Z a-z 0-9 +=,.@:/_-")
-    workers = DEFAULT_ORGANIZATION_WORKERS if args.max_workers is None else args.max_workers
-    if not MAX_ORGANIZATION_WORKERS >= workers >= 1:
-        raise aws.UsageError(f"--max-workers: give 1 to {MAX_ORGANIZATION_WORKERS}")
-    only = organization.parse_account_ids(args.accounts, "--accounts") if args.accounts is not None else []
-    exclude = (
-        organization.parse_account_ids(args.exclude_accounts, "--exclude-accounts")
-        if args.exclude_accounts is not None
-        else []
-    )
+    flags = organization.check_flags(args)
+    failing = options.failing_verdicts(args.fail_on)
     session = aws.session(args.profile)
     regions = _regions(args, session)
-    home = regions[0] if regions else session.region_name
+    if flags is None:
+        if regions is None:
+            regions = aws.enabled_regions_here(session)
+        writer = make_writer(args.format, sys.stdout, AUDIT_LAYOUT, summary_stream=sys.stderr)
+        return run_audit(rule, regions, writer, session, failing, sys.stderr)
+
+    home = regions[0] if regions else aws.default_region(session)
     if not home:
-        raise aws.UsageError("--regions all: set AWS_REGION, the region for the STS and Organizations calls")
+        raise aws.UsageError(
+            "--region all: set AWS_REGION (or the profile's region), the region for the STS and Organizations calls"
+        )
     _, partition = aws.caller_partition(session, home)
-    selection = organization.select_accounts(aws.organization_accounts(session, home), only, exclude)
+    selection = organization.select_accounts(aws.organization_accounts(session, home), flags.only, flags.exclude)
     if not selection.accounts:
-        raise aws.UsageError("no active account to scan: check --accounts and --exclude-accounts")
-    target = organization.Target(session, partition, args.role_name, args.external_id, home, regions)
+        skipped = "; skipped (not active): " + ", ".join(f"{a.id} ({state})" for a, state in selection.skipped)
+        raise aws.UsageError(
+            "no active account to scan: check --accounts and --exclude-accounts" + (skipped if selection.skipped else "")
+        )
+    target = organization.Target(session, partition, flags.role_name, flags.external_id, home, regions)
     writer = make_writer(args.format, sys.stdout, ORGANIZATION_AUDIT_LAYOUT, summary_stream=sys.stderr)
-    failing = options.failing_verdicts(args.fail_on)
-    return run_organization_audit(rule, target, selection, writer, workers, failing, sys.stderr)
+    return run_organization_audit(rule, target, selection, writer, flags.workers, failing, sys.stderr)
 
 
 def add_organization_arguments(parser: argparse.ArgumentParser) -> None:
@@ -286,11 +301,6 @@ def register(subcommands: Any) -> None:
         "account failed)",
     )
     options.add_region_argument(parser)
-    parser.add_argument(
-        "--regions",
-        metavar="all|REGION,...",
-        help="`all` (the account's enabled regions, DescribeRegions) or comma-separated regions",
-    )
     options.add_rule_arguments(parser)
     options.add_format_argument(parser, FORMATS)
     options.add_fail_on_argument(parser)

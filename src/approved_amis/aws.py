@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import boto3
+import botocore.client
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
@@ -24,12 +25,20 @@ from botocore.exceptions import (
 )
 from botocore.parsers import ResponseParserError
 
-DEFAULT_RETRY_MODE = "adaptive"
+# Standard mode: exponential backoff with jitter, per client, so a throttled account and region (EC2
+# throttles each account in each region on its own) waits alone. Adaptive mode adds a client-side send
+# rate that, once a call is throttled, holds every later call of that client behind a token bucket.
+DEFAULT_RETRY_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 10
 MAX_POOL_CONNECTIONS = 20
-# An endpoint that does not accept a connection within this many seconds counts as not answering; the
-# retries go on, and the user is told at once (`warn_unreachable`) instead of after every attempt.
-CONNECT_TIMEOUT_SECONDS = 5
+# An endpoint that does not accept a connection within this many seconds counts as not answering. A
+# connection that fails is tried CONNECT_ATTEMPTS times in all (throttling keeps its own, larger budget), so a
+# dead endpoint ends the command within seconds: the user is told at the first failure (`warn_unreachable`).
+CONNECT_TIMEOUT_SECONDS = 3
+CONNECT_ATTEMPTS = 2
+# The one STS client that assumes the role in every account serves at most this many calls at once
+# (--max-workers, at most 64): a connection each, kept for the next account.
+STS_POOL_CONNECTIONS = 64
 
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "OptInRequired"}
@@ -55,13 +64,13 @@ class UsageError(ValueError):
     """The command line asks for something that cannot work (unknown region, missing credentials)."""
 
 
-def retry_config() -> Config:
+def retry_config(pool_connections: int = MAX_POOL_CONNECTIONS) -> Config:
     """Retries with backoff for throttling; AWS_RETRY_MODE and AWS_MAX_ATTEMPTS override the defaults."""
     mode = os.environ.get("AWS_RETRY_MODE") or DEFAULT_RETRY_MODE
     attempts = int(os.environ.get("AWS_MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS)
     return Config(
         retries={"mode": mode, "max_attempts": attempts},
-        max_pool_connections=MAX_POOL_CONNECTIONS,
+        max_pool_connections=pool_connections,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
     )
 
@@ -76,7 +85,7 @@ def session(profile: str | None = None) -> boto3.session.Session:
     """A session that has credentials, or a UsageError saying how to provide them."""
     _ignore_empty_profile(profile)
     try:
-        current = boto3.session.Session(profile_name=profile or None)
+        current = boto3.session.Session(profile_name=profile or None, region_name=env_region())
         credentials = current.get_credentials()
     except BotoCoreError as error:
         raise UsageError(f"cannot load AWS configuration: {error}") from None
@@ -86,6 +95,18 @@ def session(profile: str | None = None) -> boto3.session.Session:
             "or run `aws sso login`"
         )
     return current
+
+
+def env_region() -> str | None:
+    """AWS_REGION, then AWS_DEFAULT_REGION, as the AWS CLI and the SDKs resolve them; None leaves the
+    region to the profile. "AWS_REGION ... overrides the values in the environment variable
+    AWS_DEFAULT_REGION and the profile setting region" (AWS CLI User Guide, Environment variables)."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
+
+
+def default_region(current: boto3.session.Session) -> str | None:
+    """The region a command uses when none is given: AWS_REGION, AWS_DEFAULT_REGION, the profile's."""
+    return env_region() or current.region_name
 
 
 def known_regions(current: boto3.session.Session, service: str = "ec2") -> set[str]:
@@ -100,9 +121,11 @@ def known_regions(current: boto3.session.Session, service: str = "ec2") -> set[s
 def check_regions(current: boto3.session.Session, regions: list[str]) -> list[str]:
     """The regions, deduplicated in order; a UsageError naming the first unknown one."""
     if not regions:
-        fallback = current.region_name
+        fallback = default_region(current)
         if not fallback:
-            raise UsageError("no region: give --region (repeatable) or set AWS_REGION")
+            raise UsageError(
+                "no region: give --region (e.g. us-east-1,eu-west-1), or set AWS_REGION or the profile's region"
+            )
         regions = [fallback]
     known = known_regions(current)
     for region in regions:
@@ -134,13 +157,37 @@ def endpoint_hint() -> str:
     return f" (AWS_ENDPOINT_URL={endpoint})" if endpoint else ""
 
 
+def final_answers(
+    response: tuple[Any, dict[str, Any]] | None = None,
+    caught_exception: BaseException | None = None,
+    attempts: int = 0,
+    operation: Any = None,
+    **_: Any,
+) -> None:
+    """botocore `needs-retry` hook, ahead of the retry handler: what no retry can change fails at once.
+
+    - An HTTP 5xx that does not carry the API's error body (its code is the bare status, as an endpoint that
+      does not serve the operation answers; AWS's own 5xx name a code such as InternalError) is final.
+    - A connection that cannot be made is tried CONNECT_ATTEMPTS times, not the throttling budget.
+    """
+    if isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
+        if attempts >= CONNECT_ATTEMPTS:
+            raise caught_exception
+        return
+    if response is None or caught_exception is not None:
+        return
+    http, parsed = response
+    code = str((parsed or {}).get("Error", {}).get("Code", ""))
+    if getattr(http, "status_code", 0) >= 500 and (not code or code.isdigit()):
+        raise ClientError(parsed, getattr(operation, "name", ""))
+
+
 def warn_unreachable(caught_exception: BaseException | None = None, attempts: int = 0, **_: Any) -> None:
     """botocore `needs-retry` hook: on the first connection failure to an endpoint, say so on stderr
-    while botocore goes on retrying, so a dead endpoint is not 20-30 s of silence."""
+    while botocore tries again, so a dead endpoint is not silence."""
     if not isinstance(caught_exception, (EndpointConnectionError, ConnectTimeoutError)):
         return
-    max_attempts = retry_config().retries["max_attempts"]
-    if attempts >= max_attempts:
+    if attempts >= CONNECT_ATTEMPTS:
         return  # no retry follows: the error itself will say it
     endpoint = getattr(caught_exception, "kwargs", {}).get("endpoint_url", "the AWS endpoint")
     with _warned_lock:
@@ -148,18 +195,55 @@ def warn_unreachable(caught_exception: BaseException | None = None, attempts: in
             return
         _warned_endpoints.add(endpoint)
     print(
-        f"approved-amis: no answer from {endpoint}{endpoint_hint()}; retrying "
-        f"(up to {max_attempts} attempts, AWS_MAX_ATTEMPTS)",
+        f"approved-amis: no answer from {endpoint}{endpoint_hint()}; trying once more",
         file=sys.stderr,
         flush=True,
     )
 
 
+# Services of which an organization audit makes a client per account and region.
+REUSED_CLASS_SERVICES = frozenset({"ec2", "autoscaling"})
+
+
+def _reuse_client_classes() -> None:
+    """botocore builds a client's class anew for every client it makes: a method per operation (about 800
+    for EC2), 50-100 ms of CPU under the interpreter lock, once per account and region across an
+    organization. The class depends only on the service model (and on `creating-client-class` handlers,
+    which add none for these services): build it once per service and API version."""
+    build = getattr(botocore.client.ClientCreator, "_create_client_class", None)
+    if build is None or getattr(build, "reuses_classes", False):
+        return
+    classes: dict[tuple[str, str], type] = {}
+    lock = threading.Lock()
+
+    def reused(creator: Any, service_name: str, service_model: Any) -> type:
+        if service_name not in REUSED_CLASS_SERVICES:
+            return build(creator, service_name, service_model)  # type: ignore[no-any-return]
+        key = (service_name, service_model.api_version)
+        with lock:
+            if key not in classes:
+                classes[key] = build(creator, service_name, service_model)
+            return classes[key]
+
+    reused.reuses_classes = True  # type: ignore[attr-defined]
+    botocore.client.ClientCreator._create_client_class = reused  # type: ignore[method-assign]
+
+
+_reuse_client_classes()
+
+
 def client(current: boto3.session.Session, service: str, region: str) -> Any:
     """A client for one service and region with the retry configuration. Create clients on one thread."""
     made = current.client(service, region_name=region, config=retry_config())
-    made.meta.events.register("needs-retry", warn_unreachable)
+    register_fault_hooks(made)
     return made
+
+
+def register_fault_hooks(made: Any) -> None:
+    """final_answers ahead of botocore's retry handler, warn_unreachable after it."""
+    service = made.meta.service_model.service_id.hyphenize()
+    made.meta.events.register_first(f"needs-retry.{service}", final_answers)
+    made.meta.events.register("needs-retry", warn_unreachable)
 
 
 def account_id(current: boto3.session.Session, region: str) -> str:
@@ -228,17 +312,28 @@ def caller_partition(current: boto3.session.Session, region: str) -> tuple[str, 
     return str(identity["Account"]), str(identity["Arn"]).split(":")[1]
 
 
+# Account states of ListAccounts that can be scanned; the others (PENDING_ACTIVATION, SUSPENDED,
+# PENDING_CLOSURE, CLOSED) are skipped and named. `State` replaces `Status`, which "will be retired on
+# September 9, 2026" (Organizations API reference, Account); `Status` is read only where `State` is absent.
+ACTIVE_ACCOUNT_STATE = "ACTIVE"
+
+
 def organization_accounts(current: boto3.session.Session, region: str) -> list[dict[str, str]]:
-    """Every account of the caller's organization (ListAccounts): Id, Name, Status."""
+    """Every account of the caller's organization (ListAccounts): Id, Name, State."""
     try:
         pages = client(current, "organizations", region).get_paginator("list_accounts").paginate()
         return [
-            {"Id": str(a["Id"]), "Name": str(a.get("Name", "")), "Status": str(a.get("Status", ""))}
+            {"Id": str(a["Id"]), "Name": str(a.get("Name", "")), "State": account_state(a)}
             for page in pages
             for a in page["Accounts"]
         ]
     except (ClientError, BotoCoreError) as error:
         raise AwsError(describe_error(error, "cannot list the organization's accounts")) from None
+
+
+def account_state(account: dict[str, Any]) -> str:
+    """An Account's `State`; its retired `Status` only where an older endpoint answers without `State`."""
+    return str(account.get("State") or account.get("Status") or "")
 
 
 def role_arn(partition: str, account: str, role_name: str) -> str:
@@ -252,7 +347,7 @@ def assumed_session(
     (botocore's refreshable credentials), so that a scan may outlive one set of credentials."""
 
     def sts_client(service: str, **credentials: Any) -> Any:
-        return source.client(service, region_name=region, config=retry_config(), **credentials)
+        return _shared_client(source, service, region, credentials)
 
     extra: dict[str, Any] = {"RoleSessionName": ROLE_SESSION_NAME}
     if external_id:
@@ -268,6 +363,24 @@ def assumed_session(
     return boto3.session.Session(botocore_session=core)
 
 
+_shared_clients: dict[tuple[Any, ...], Any] = {}
+_shared_clients_lock = threading.Lock()
+
+
+def _shared_client(source: boto3.session.Session, service: str, region: str, credentials: dict[str, Any]) -> Any:
+    """One client per caller credentials, service and region, shared by the threads that assume roles in
+    every account: a client per account costs as much CPU as the call, and a new connection. Clients are
+    safe to share between threads; making one is not, so they are made under a lock."""
+    key = (source, service, region, tuple(sorted(credentials.items())))
+    with _shared_clients_lock:
+        made = _shared_clients.get(key)
+        if made is None:
+            made = source.client(service, region_name=region, config=retry_config(STS_POOL_CONNECTIONS), **credentials)
+            register_fault_hooks(made)
+            _shared_clients[key] = made
+    return made
+
+
 def enabled_regions(current: boto3.session.Session, region: str) -> list[str]:
     """The regions enabled in the session's account: DescribeRegions, opt-in regions only when opted in,
     and only those of `region`'s partition (where the account's credentials are valid)."""
@@ -279,6 +392,17 @@ def enabled_regions(current: boto3.session.Session, region: str) -> list[str]:
         if r.get("OptInStatus", "opt-in-not-required") in ENABLED_OPT_IN_STATUSES
         and current.get_partition_for_region(str(r["RegionName"])) == partition
     )
+
+
+def enabled_regions_here(current: boto3.session.Session) -> list[str]:
+    """`--region all` in one account: the regions enabled in it, asked in the default region."""
+    home = default_region(current)
+    if not home:
+        raise UsageError("--region all: set AWS_REGION (or the profile's region), the region to ask for the enabled ones")
+    try:
+        return enabled_regions(current, home)
+    except (ClientError, BotoCoreError) as error:
+        raise AwsError(describe_error(error, "cannot list the account's regions")) from None
 
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")

@@ -53,21 +53,41 @@ def classify(ami_id: str, image: Image | None, rule: ApprovalRule, account_id: s
         return Classification(Verdict.UNKNOWN, f"AMI state is {image.state or 'unset'}, not available")
     if ami_id in rule.ami_ids:
         return Classification(Verdict.APPROVED, "approved by ID")
-    owner = next((o for o in (image.owner_id, image.owner_alias) if o and o in rule.ami_owners), None)
-    if owner is not None:
+    owner = iam_owner(image)
+    if owner in rule.ami_owners:
         return Classification(Verdict.APPROVED, f"approved by owner {owner}")
     result = _classify_by_tag(image, rule)
+    if result.verdict is Verdict.UNAPPROVED and owner != image.owner_id and image.owner_id in rule.ami_owners:
+        return Classification(
+            Verdict.UNAPPROVED,
+            f"{result.reason}; owner {image.owner_id} is approved, but IAM's ec2:Owner for this AMI is "
+            f"{owner!r}, not its account ID: approve owner {owner}",
+        )
     if result.verdict is Verdict.UNAPPROVED and image.owner_id != account_id:
-        return Classification(Verdict.UNAPPROVED, f"{result.reason}; {_owned_elsewhere(image)}")
+        return Classification(Verdict.UNAPPROVED, f"{result.reason}; {_owned_elsewhere(image, rule)}")
     return result
 
 
-def _owned_elsewhere(image: Image) -> str:
+# ImageOwnerAlias values that IAM's ec2:Owner carries in place of the owner's account ID. The EC2 User Guide
+# approves "AMIs owned by Amazon or certain trusted partners" with `"ec2:Owner": "amazon"`
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ExamplePolicies_EC2.html); the Service
+# Authorization Reference gives ec2:Owner's values as amazon | aws-marketplace | an account ID.
+IAM_OWNER_ALIASES = frozenset({"amazon", "aws-marketplace"})
+
+
+def iam_owner(image: Image) -> str:
+    """The value of IAM's ec2:Owner for the image: its owner alias for Amazon's and Marketplace images,
+    else the owner's account ID."""
+    return image.owner_alias if image.owner_alias in IAM_OWNER_ALIASES else image.owner_id
+
+
+def _owned_elsewhere(image: Image, rule: ApprovalRule) -> str:
     alias = f" ({image.owner_alias})" if image.owner_alias else ""
     kind = "public AMI" if image.public else "AMI"
     return (
-        f"{kind} owned by account {image.owner_id or 'unknown'}{alias}, whose tags are not visible in this "
-        "account: an AMI publisher tags it here, or approve it by approved_ami_owners / approved_ami_ids "
+        f"{kind} owned by account {image.owner_id or 'unknown'}{alias}: only tags set in this account count. "
+        f"To approve it, tag it {rule.tag_key}={rule.tag_values[0] if rule.tag_values else '<value>'} in this "
+        "account (an AMI publisher can), or approve its owner or ID: approved_ami_owners / approved_ami_ids "
         "(--owner / --ami-id)"
     )
 
@@ -104,6 +124,8 @@ AMI = "ami"
 FLOATING_VERSION = "floating-version"
 LAUNCH_CONFIGURATION = "launch-configuration"
 AWS_MANAGED = "aws-managed"
+# A use whose AMI AWS's Allowed AMIs judges otherwise than the rule (audit mode or enabled).
+ALLOWED_AMIS = "allowed-amis"
 
 
 def classify_exposure(kind: str, ami_id: str | None, rule: ApprovalRule) -> Classification:
@@ -148,6 +170,7 @@ class Classifier:
         self._account_id = account_id
         self._missing_note = missing_note
         self.verdicts: dict[str, Classification] = {}
+        self.images: dict[str, Image | None] = {}
 
     def __call__(self, ami_ids: Iterable[str]) -> dict[str, Classification]:
         """The verdicts so far, after describing those of `ami_ids` not seen yet."""
@@ -164,6 +187,7 @@ class Classifier:
         return self.verdicts
 
     def _remember(self, ami_id: str, image: Image | None) -> None:
+        self.images[ami_id] = image
         verdict = classify(ami_id, image, self._rule, self._account_id)
         if image is None and self._missing_note:
             verdict = Classification(verdict.verdict, f"{verdict.reason}{self._missing_note}")

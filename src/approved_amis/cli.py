@@ -15,7 +15,7 @@ from typing import Sequence
 
 from approved_amis import __version__, audit, check_plan, retire
 from approved_amis.aws import AwsError, UsageError
-from approved_amis.options import EXIT_ERROR, PROG, error
+from approved_amis.options import EXIT_ERROR, PROG, ArgumentParser, error
 from approved_amis.rule import RuleError
 
 # Each command module defines `register(subcommands)`: it adds its subcommand and sets `run(args) -> int`.
@@ -23,7 +23,7 @@ COMMANDS = (audit, retire, check_plan)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=PROG,
         description="Find EC2 launches from AMIs that the approved-AMI rule does not approve.",
         epilog="exit codes: 0 clean, 1 findings, 2 usage or runtime error, 3 partial scan (a region or an account failed)",

@@ -12,8 +12,9 @@ R = TypeVar("R")
 
 # Regions of one account scanned at once.
 MAX_REGION_WORKERS = 4
-# Account × region scans at once across an organization (--max-workers); each holds one page in flight.
-DEFAULT_ORGANIZATION_WORKERS = 8
+# Account × region scans at once across an organization (--max-workers); each holds one page in flight and
+# one call to AWS at a time, so a higher number buys latency hiding, not load on any one account and region.
+DEFAULT_ORGANIZATION_WORKERS = 32
 MAX_ORGANIZATION_WORKERS = 64
 
 

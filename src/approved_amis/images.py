@@ -36,6 +36,9 @@ class Image:
     public: bool = False
     snapshots: tuple[Snapshot, ...] = ()
     deregistration_protection: str = ""
+    # AWS's own verdict where Allowed AMIs is in audit mode or enabled (DescribeImages' ImageAllowed); None
+    # where AWS does not say.
+    image_allowed: bool | None = None
 
     @classmethod
     def from_api(cls, item: Mapping[str, Any]) -> Image:
@@ -56,6 +59,7 @@ class Image:
             public=bool(item.get("Public", False)),
             snapshots=snapshots,
             deregistration_protection=str(item.get("DeregistrationProtection", "")),
+            image_allowed=item.get("ImageAllowed") if isinstance(item.get("ImageAllowed"), bool) else None,
         )
 
     @property
@@ -117,6 +121,22 @@ def _named_ids(message: str, candidates: list[str]) -> set[str]:
     return {
         ami_id for ami_id in candidates if re.search(rf"(?<![\w-]){re.escape(ami_id)}(?![\w-])", message)
     }
+
+
+################################################################################
+# Allowed AMIs: AWS's own gate on which AMIs an account may discover and launch
+################################################################################
+
+# GetAllowedImagesSettings' State: `disabled`, `audit-mode` (AWS only reports ImageAllowed) or `enabled`
+# ("only AMIs matching these criteria are discoverable and can be used by your account to launch instances",
+# EC2 API Reference, EnableAllowedImagesSettings; the AMIs the account owns are never restricted).
+ALLOWED_AMIS_REPORTED = frozenset({"audit-mode", "enabled"})
+ALLOWED_AMIS_ENABLED = "enabled"
+
+
+def allowed_images_state(ec2: Any) -> str:
+    """The region's Allowed AMIs state (GetAllowedImagesSettings). Raises one of aws.AWS_ERRORS."""
+    return str(ec2.get_allowed_images_settings().get("State", ""))
 
 
 ################################################################################
@@ -246,6 +266,40 @@ def request_usage_report(ec2: Any, image_id: str) -> str:
         ImageId=image_id, ResourceTypes=[{"ResourceType": kind} for kind in USAGE_REPORT_RESOURCE_TYPES]
     )
     return str(response.get("ReportId", ""))
+
+
+# DescribeImageReferences takes at most 10 image IDs per call (its ImageIds member, botocore's EC2 model).
+IMAGE_REFERENCES_BATCH_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A resource of this account that references an AMI (DescribeImageReferences): an instance, a launch
+    template, an SSM parameter, an Image Builder recipe."""
+
+    resource_type: str
+    arn: str
+
+    def __str__(self) -> str:
+        return f"{self.resource_type} {self.arn}"
+
+
+def image_references(ec2: Any, image_ids: list[str]) -> dict[str, list[Reference]]:
+    """What references each AMI in this account and region, for every resource type AWS checks
+    (DescribeImageReferences with IncludeAllResourceTypes); an AMI nothing references maps to [].
+    Raises one of aws.AWS_ERRORS (not served, denied)."""
+    found: dict[str, list[Reference]] = {image_id: [] for image_id in image_ids}
+    paginator = ec2.get_paginator("describe_image_references")
+    for start in range(0, len(image_ids), IMAGE_REFERENCES_BATCH_SIZE):
+        batch = image_ids[start : start + IMAGE_REFERENCES_BATCH_SIZE]
+        for page in paginator.paginate(ImageIds=batch, IncludeAllResourceTypes=True):
+            for reference in page.get("ImageReferences", []):
+                image_id = str(reference.get("ImageId", ""))
+                if image_id in found:
+                    found[image_id].append(
+                        Reference(str(reference.get("ResourceType", "")), str(reference.get("Arn", "")))
+                    )
+    return found
 
 
 @dataclass(frozen=True)

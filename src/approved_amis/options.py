@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import Mapping, NoReturn, Sequence
 
+from approved_amis.aws import UsageError
 from approved_amis.classify import Verdict
 from approved_amis.rule import ApprovalRule, RuleError
 
@@ -57,13 +58,40 @@ def rule_from_args(args: argparse.Namespace) -> ApprovalRule:
     )
 
 
+ALL_REGIONS = "all"
+
+
+def _region_list(value: str) -> list[str]:
+    """One --region value: a region, comma-separated regions, or `all`."""
+    regions = [part.strip() for part in value.split(",") if part.strip()]
+    if not regions:
+        raise argparse.ArgumentTypeError("give a region, comma-separated regions or `all`, e.g. us-east-1,eu-west-1")
+    return regions
+
+
 def add_region_argument(parser: argparse.ArgumentParser) -> None:
+    """--region and --regions, one flag under two names: repeat it or comma-separate (`--region a,b`)."""
     parser.add_argument(
         "--region",
-        action="append",
+        "--regions",
+        dest="region",
+        metavar="REGION[,...]",
+        type=_region_list,
+        action="extend",
         default=[],
-        help="region to scan (repeatable); default: AWS_REGION / the profile's region",
+        help="regions to scan: repeat or comma-separate (--region us-east-1,eu-west-1); `all` for every region "
+        "enabled in the account (DescribeRegions); default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region",
     )
+
+
+def region_choice(args: argparse.Namespace) -> list[str] | None:
+    """The regions given, deduplicated in order ([] when none: the default region); None for `all`."""
+    regions = list(dict.fromkeys(args.region))
+    if ALL_REGIONS in regions:
+        if len(regions) > 1:
+            raise UsageError(f"--region {ALL_REGIONS} scans every enabled region: give it alone")
+        return None
+    return regions
 
 
 def add_format_argument(parser: argparse.ArgumentParser, choices: Sequence[str]) -> None:
@@ -87,6 +115,27 @@ def failing_verdicts(fail_on: str) -> frozenset[Verdict]:
     if fail_on == Verdict.UNKNOWN.value:
         return frozenset({Verdict.UNAPPROVED, Verdict.UNKNOWN})
     return frozenset({Verdict.UNAPPROVED})
+
+
+def exit_code(
+    counts: Mapping[Verdict, int], failing: frozenset[Verdict], scanned: int = 1, failed: int = 0
+) -> int:
+    """The exit code every command ends with: 2 when nothing could be scanned, 3 when a part failed, 1 on a
+    failing verdict, else 0."""
+    if failed and not scanned:
+        return EXIT_ERROR
+    if failed:
+        return EXIT_PARTIAL
+    return EXIT_FINDINGS if any(counts.get(verdict) for verdict in failing) else EXIT_CLEAN
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr and exit 2, as every other usage error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix(PROG).strip()
+        error(f"{command}: {message}" if command else message)
+        raise SystemExit(EXIT_ERROR)
 
 
 def error(message: str) -> None:

@@ -20,11 +20,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws
 from approved_amis.classify import Verdict
-from approved_amis.fanout import FanOut, failures_note
+from approved_amis.fanout import (
+    DEFAULT_ORGANIZATION_WORKERS,
+    MAX_ORGANIZATION_WORKERS,
+    FanOut,
+    failures_note,
+)
 from approved_amis.output import Finding, StatusLine, Writer, verdict_summary
 
-ACTIVE = "ACTIVE"
-ALL_REGIONS = "all"
 ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
 EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 SPOOL_IN_MEMORY_BYTES = 1 << 20
@@ -48,7 +51,7 @@ class Account:
 @dataclass(frozen=True)
 class Selection:
     accounts: list[Account]
-    skipped: list[tuple[Account, str]]  # not ACTIVE, with the status
+    skipped: list[tuple[Account, str]]  # not ACTIVE, with the state
 
 
 def parse_account_ids(value: str, flag: str) -> list[str]:
@@ -73,19 +76,60 @@ def select_accounts(listed: list[dict[str, str]], only: list[str], exclude: list
             raise aws.UsageError(f"{flag}: not in this organization: {', '.join(unknown)}")
     chosen = [a for a in listed if (not only or a["Id"] in only) and a["Id"] not in exclude]
     return Selection(
-        accounts=[Account(a["Id"], a["Name"]) for a in chosen if a["Status"] == ACTIVE],
-        skipped=[(Account(a["Id"], a["Name"]), a["Status"]) for a in chosen if a["Status"] != ACTIVE],
+        accounts=[Account(a["Id"], a["Name"]) for a in chosen if a["State"] == aws.ACTIVE_ACCOUNT_STATE],
+        skipped=[
+            (Account(a["Id"], a["Name"]), a["State"] or "state unknown")
+            for a in chosen
+            if a["State"] != aws.ACTIVE_ACCOUNT_STATE
+        ],
     )
 
 
-def parse_regions(value: str) -> list[str] | None:
-    """`all` as None (each account's enabled regions), else the comma-separated regions."""
-    if value.strip() == ALL_REGIONS:
+@dataclass(frozen=True)
+class Flags:
+    """The organization flags of `audit`, checked."""
+
+    role_name: str
+    external_id: str | None
+    workers: int
+    only: list[str]
+    exclude: list[str]
+
+
+FLAG_NAMES = (
+    ("--role-name", "role_name"),
+    ("--accounts", "accounts"),
+    ("--exclude-accounts", "exclude_accounts"),
+    ("--external-id", "external_id"),
+    ("--max-workers", "max_workers"),
+)
+
+
+def check_flags(args: Any) -> Flags | None:
+    """The organization flags, checked (None without --organization); a UsageError naming the first wrong one."""
+    if not args.organization:
+        given = [flag for flag, name in FLAG_NAMES if getattr(args, name) is not None]
+        if given:
+            raise aws.UsageError(f"{given[0]} needs --organization")
         return None
-    regions = [part.strip() for part in value.split(",") if part.strip()]
-    if not regions:
-        raise aws.UsageError("--regions: give `all` or comma-separated regions, e.g. us-east-1,eu-west-1")
-    return regions
+    if not args.role_name:
+        raise aws.UsageError("--organization needs --role-name, the audit role in every member account")
+    if not ROLE_NAME.match(args.role_name):
+        raise aws.UsageError(f"--role-name: {args.role_name!r} is not an IAM role name (1-64 of A-Z a-z 0-9 +=,.@_-)")
+    if args.external_id is not None and not EXTERNAL_ID.match(args.external_id):
+        raise aws.UsageError("--external-id: 2 to 1224 characters of A-Z a-z 0-9 +=,.@:/_-")
+    workers = DEFAULT_ORGANIZATION_WORKERS if args.max_workers is None else args.max_workers
+    if not MAX_ORGANIZATION_WORKERS >= workers >= 1:
+        raise aws.UsageError(f"--max-workers: give 1 to {MAX_ORGANIZATION_WORKERS}")
+    return Flags(
+        role_name=args.role_name,
+        external_id=args.external_id,
+        workers=workers,
+        only=parse_account_ids(args.accounts, "--accounts") if args.accounts is not None else [],
+        exclude=(
+            parse_account_ids(args.exclude_accounts, "--exclude-accounts") if args.exclude_accounts is not None else []
+        ),
+    )
 
 
 ################################################################################
@@ -131,7 +175,7 @@ def _finding(row: dict[str, Any]) -> Finding:
     return Finding(**{**row, "verdict": Verdict(row["verdict"])})
 
 
-class Progress(StatusLine):
+class AccountProgress(StatusLine):
     """`accounts 3/20 done, 1,234 AMI uses, 56 unapproved` on stderr, only when stderr is a terminal."""
 
     def __init__(self, stream: TextIO, total: int) -> None:
@@ -179,7 +223,7 @@ class OrganizationScan:
         self._writer = writer
         self._fan_out = FanOut(workers)
         self._slots = threading.BoundedSemaphore(workers)
-        self._progress = Progress(err, total)
+        self._progress = AccountProgress(err, total)
         self.results: list[AccountResult] = []
         self._lock = threading.Lock()
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -37,6 +40,7 @@ class Finding:
     address: str | None = None
     account_id: str | None = None
     kind: str | None = None  # what the finding is about (classify.AMI, FLOATING_VERSION, ...); None: an AMI
+    image_allowed: bool | None = None  # AWS's Allowed AMIs verdict, where the region reports one
 
     def to_dict(self) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -52,6 +56,8 @@ class Finding:
         if self.region is not None:
             row["region"] = self.region
         row.update(ami_id=self.ami_id, verdict=self.verdict.value, reason=self.reason)
+        if self.image_allowed is not None:
+            row["image_allowed"] = self.image_allowed
         return row
 
 
@@ -61,7 +67,7 @@ def reason_via(reason: str, via: str | None) -> str:
     return f"{reason} (via {via})" if via else reason
 
 
-AUDIT_FIELDS = ("resource_type", "resource_id", "region", "ami_id", "verdict", "reason")
+AUDIT_FIELDS = ("resource_type", "resource_id", "kind", "region", "ami_id", "verdict", "reason")
 
 
 def verdict_summary(counts: Counter[Verdict], noun: str = "AMI uses") -> str:
@@ -163,6 +169,8 @@ RETIRE_LAYOUT = Layout(
         "protected",
         "last_launched",
         "usage",
+        "referenced_by",
+        "references_unknown",
         "recycle_bin",
         "recycle_bin_detail",
         "snapshot_size_gib",
@@ -186,10 +194,6 @@ class Writer:
         self.summary_stream = summary_stream
         self._lock = threading.Lock()
 
-    def write(self, row: Row) -> None:
-        with self._lock:
-            self._write(row.to_dict())
-
     def write_all(self, rows: Iterable[Row]) -> None:
         with self._lock:
             for row in rows:
@@ -209,28 +213,106 @@ class Writer:
         pass
 
 
+# The table lists what needs attention first: unapproved, then unknown, then approved (rows with another or
+# no verdict last, in the order they came).
+VERDICT_ORDER = {Verdict.UNAPPROVED.value: 0, Verdict.UNKNOWN.value: 1, Verdict.APPROVED.value: 2}
+# Verdict colours on a terminal (SGR codes): red, yellow, green.
+VERDICT_COLOURS = {Verdict.UNAPPROVED.value: "31", Verdict.UNKNOWN.value: "33", Verdict.APPROVED.value: "32"}
+# The last column is wrapped to what the others leave of the width; below this many characters it goes
+# on lines of its own, indented, under the row.
+MIN_LAST_COLUMN = 24
+
+
+def colour_wanted(stream: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set to anything but the empty string (no-color.org)."""
+    return not os.environ.get("NO_COLOR") and _isatty(stream)
+
+
+def table_width(stream: TextIO) -> int | None:
+    """The terminal's width (COLUMNS first, as shutil reads it) when stream is one; None otherwise: piped
+    output keeps each row on one line, for grep and friends."""
+    return shutil.get_terminal_size().columns if _isatty(stream) else None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 class TableWriter(Writer):
-    """Fixed-width columns so each row prints as soon as it is known; the summary line ends the table."""
+    """Fixed-width columns, rows grouped by verdict (unapproved first), the last column wrapped to the
+    terminal's width, verdicts in colour on a terminal; the summary line ends the table.
+
+    Grouping holds a group's rows until it is complete: the whole table for one account, one account's
+    rows across an organization (its group). json and csv stream every row as it is known."""
 
     def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
         super().__init__(stream, layout, stream)
         self._rows = 0
         self._group: Any = None
+        self._pending: list[dict[str, Any]] = []
+        self._width = table_width(stream)
+        self._colour = colour_wanted(stream)
+        self._verdict_column = next(
+            (i for i, column in enumerate(layout.columns) if column.header == "VERDICT"), None
+        )
 
-    def _line(self, cells: list[str]) -> str:
-        padded = [cell.ljust(column.width) for cell, column in zip(cells, self.layout.columns)]
-        return "  ".join(padded).rstrip()
+    def _fit(self, rows: list[list[str]]) -> None:
+        """On a terminal, each column but the last as wide as its widest cell so far (the header's at
+        least); piped, the layout's widths, the same whatever the rows."""
+        headers = [column.header for column in self.layout.columns[:-1]]
+        if self._width is None:
+            self._widths = [column.width for column in self.layout.columns[:-1]]
+            return
+        previous = getattr(self, "_widths", [len(header) for header in headers])
+        self._widths = [max([previous[i], *(len(cells[i]) for cells in rows)]) for i in range(len(headers))]
+
+    def _lines(self, cells: list[str], header: bool = False) -> list[str]:
+        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], self._widths)]
+        if self._colour and not header and self._verdict_column is not None and self._verdict_column < len(padded):
+            code = VERDICT_COLOURS.get(cells[self._verdict_column])
+            if code:
+                padded[self._verdict_column] = f"\033[{code}m{padded[self._verdict_column]}\033[0m"
+        last = cells[-1]
+        if self._width is None or header:
+            return ["  ".join([*padded, last]).rstrip()]
+        indent = sum(width + 2 for width in self._widths)
+        room = self._width - indent
+        if room >= MIN_LAST_COLUMN:
+            wrapped = textwrap.wrap(last, room, break_on_hyphens=False) or [""]
+            return ["  ".join([*padded, wrapped[0]]).rstrip(), *(" " * indent + more for more in wrapped[1:])]
+        wrapped = textwrap.wrap(last, max(self._width - 4, MIN_LAST_COLUMN), break_on_hyphens=False)
+        return ["  ".join(padded).rstrip(), *("    " + more for more in wrapped)]
+
+    def _print(self, lines: list[str]) -> None:
+        for line in lines:
+            print(line, file=self.stream)
 
     def _write(self, row: dict[str, Any]) -> None:
-        if self._rows == 0:
-            print(self._line([column.header for column in self.layout.columns]), file=self.stream)
-        if self.layout.group_by and self.layout.group_heading and row.get(self.layout.group_by) != self._group:
-            self._group = row.get(self.layout.group_by)
-            print(("\n" if self._rows else "") + self.layout.group_heading(row), file=self.stream)
-        self._rows += 1
-        print(self._line([column.value(row) for column in self.layout.columns]), file=self.stream)
+        group_by = self.layout.group_by
+        if group_by and self._pending and row.get(group_by) != self._pending[-1].get(group_by):
+            self._flush()
+        self._pending.append(row)
+
+    def _flush(self) -> None:
+        rows = sorted(self._pending, key=lambda row: VERDICT_ORDER.get(row.get("verdict"), len(VERDICT_ORDER)))
+        self._pending = []
+        cells = [[column.value(row) for column in self.layout.columns] for row in rows]
+        self._fit(cells)
+        for row, row_cells in zip(rows, cells):
+            if self._rows == 0:
+                self._print(self._lines([column.header for column in self.layout.columns], header=True))
+            if self.layout.group_by and self.layout.group_heading and row.get(self.layout.group_by) != self._group:
+                self._group = row.get(self.layout.group_by)
+                heading = self.layout.group_heading(row)
+                print(("\n" if self._rows else "") + (f"\033[1m{heading}\033[0m" if self._colour else heading), file=self.stream)
+            self._rows += 1
+            self._print(self._lines(row_cells))
 
     def _close(self) -> None:
+        self._flush()
         if self._rows:
             print(file=self.stream)
 
@@ -294,6 +376,61 @@ class StatusLine:
             self._stream.flush()
 
 
+class Heartbeat(StatusLine):
+    """`retire: 1 of 4 regions checked, 12 s` on `stream` while long work runs, redrawn every `interval`
+    seconds by a thread of its own whatever the work is doing, so that a terminal never sits silent; only
+    when `stream` is a terminal. A context manager: the line is cleared on exit. Safe from several threads."""
+
+    def __init__(self, stream: TextIO, label: str, total: int, unit: str = "regions", interval: float = 1.0) -> None:
+        super().__init__(stream)
+        self._label, self._total, self._unit, self._interval = label, total, unit, interval
+        self._done = 0
+        self._steps: dict[str, str] = {}
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _text(self) -> str:
+        elapsed = time.monotonic() - self._started
+        doing = "".join(f"; {where} {what}" for where, what in self._steps.items())
+        return f"{self._label}: {self._done} of {self._total} {self._unit} checked, {elapsed:.0f} s{doing}"
+
+    def step(self, where: str, doing: str) -> None:
+        """Say what one unit (`us-east-1`) is doing now (`weighing 12 AMI(s)`), until it is done."""
+        with self._lock:
+            self._steps[where] = doing
+            if self._enabled:
+                self._show(self._text, force=True)
+
+    def tick(self, result: Any = None) -> Any:
+        """Count one unit done (and redraw); return `result`, so that a mapped function can be wrapped."""
+        with self._lock:
+            self._done += 1
+            if self._enabled:
+                self._show(self._text, force=True)
+        return result
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                self._show(self._text, force=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._started = time.monotonic()
+        if self._enabled:
+            with self._lock:
+                self._show(self._text, force=True)
+            self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.clear()
+
+
 ################################################################################
 # SARIF 2.1.0: findings for code-scanning views
 ################################################################################
@@ -301,9 +438,12 @@ class StatusLine:
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 
-# One rule per verdict that needs attention; approved uses are not results.
-SARIF_RULES: dict[Verdict, dict[str, Any]] = {
-    Verdict.UNAPPROVED: {
+_TAGS = {"tags": ["security", "ec2", "ami"]}
+
+# One rule per kind of finding; approved uses are not results. A result's level is its rule's, except that
+# an unknown verdict is a warning under any rule.
+SARIF_RULES: dict[str, dict[str, Any]] = {
+    "unapproved-ami": {
         "id": "unapproved-ami",
         "name": "UnapprovedAmi",
         "shortDescription": {"text": "EC2 launch from an AMI the approval rule does not approve"},
@@ -312,38 +452,103 @@ SARIF_RULES: dict[Verdict, dict[str, Any]] = {
             "the module's IAM policy denies this launch and AWS Config flags the instance."
         },
         "help": {
-            "text": "Use an approved AMI (tagged by an AMI publisher with the approval tag), or approve this "
-            "AMI by ID or owner in the module's inputs."
+            "text": "Use an approved AMI (tagged with the approval tag in this account by an AMI publisher), or "
+            "approve this AMI by ID or owner in the module's inputs (approved_ami_ids, approved_ami_owners) and "
+            "the CLI's rule (--ami-id, --owner). To accept this launch as it is, waive it: a comment "
+            "`# approved-amis:ignore <reason>` in the resource block, or --baseline FILE."
         },
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["security", "ec2", "ami"], "security-severity": "7.0"},
+        "properties": {**_TAGS, "security-severity": "7.0"},
     },
-    Verdict.UNKNOWN: {
+    "unknown-ami": {
         "id": "unknown-ami",
         "name": "UnknownAmi",
         "shortDescription": {"text": "EC2 launch from an AMI whose approval cannot be decided"},
         "fullDescription": {
-            "text": "The AMI is known only after apply, not found (deregistered or never existed), not available, "
-            "or tagged with two approval keys that differ only in letter case, of which AWS does not say "
-            "which one IAM reads."
+            "text": "The AMI is known only after apply, picked by AWS at launch, not found (deregistered, never "
+            "existed, or in another region: AMI IDs are regional), not available, or tagged with two approval "
+            "keys that differ only in letter case, of which AWS does not say which one IAM reads."
         },
         "help": {
-            "text": "Make the AMI known at plan time (a data source or a variable), or approve it by ID or owner."
+            "text": "Make the AMI known at plan time (a data source or a variable), name the template version the "
+            "launch takes, or approve the AMI by ID or owner. The reason says which applies."
         },
         "defaultConfiguration": {"level": "warning"},
-        "properties": {"tags": ["security", "ec2", "ami"], "security-severity": "4.0"},
+        "properties": {**_TAGS, "security-severity": "4.0"},
+    },
+    "floating-version": {
+        "id": "floating-version",
+        "name": "FloatingLaunchTemplateVersion",
+        "shortDescription": {"text": "Group or fleet that launches whatever version $Latest or $Default names later"},
+        "fullDescription": {
+            "text": "An Auto Scaling group, or a fleet that maintains capacity, launches from $Latest, $Default or no "
+            "version: every later launch takes the version named then, whatever its AMI, without checking the "
+            "caller's ec2:RunInstances. EC2 Fleet and Spot Fleet require a version."
+        },
+        "help": {
+            "text": "Pin a version number (for a template the plan manages, `version = aws_launch_template.x."
+            "latest_version`), so that a new version with another AMI needs a change that check-plan sees."
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {**_TAGS, "security-severity": "6.0"},
+    },
+    "launch-configuration": {
+        "id": "launch-configuration",
+        "name": "LaunchConfiguration",
+        "shortDescription": {"text": "Launch configuration, launched without checking the caller's ec2:RunInstances"},
+        "fullDescription": {
+            "text": "Auto Scaling launches from a launch configuration without checking the caller's "
+            "ec2:RunInstances, so the tag condition of the IAM policy never applies; only an AMI approved by ID "
+            "(autoscaling:ImageId) clears it. Accounts created since 2024-10-01 cannot create launch "
+            "configurations."
+        },
+        "help": {
+            "text": "Move the group to a launch template with a pinned version, or approve its AMI by ID."
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {**_TAGS, "security-severity": "6.0"},
+    },
+    "ami-parameter": {
+        "id": "ami-parameter",
+        "name": "AmiParameterOutsideApprovedPaths",
+        "shortDescription": {"text": "Image read from an SSM parameter outside the approved parameter paths"},
+        "fullDescription": {
+            "text": "The launch's image is `resolve:ssm:<parameter>`, read at each launch: whoever can put that "
+            "parameter chooses the AMI of every later launch, and the parameter is not under the approved "
+            "parameter paths (ami_parameter_paths) that only AMI publishers may change."
+        },
+        "help": {
+            "text": "Read the image from a parameter under an approved path, or add the path to "
+            "ami_parameter_paths (--ami-parameter-path) when only publishers can put it."
+        },
+        "defaultConfiguration": {"level": "error"},
+        "properties": {**_TAGS, "security-severity": "6.0"},
     },
 }
 
+# The rule of each kind of finding (`kind` of the row); an AMI use by its verdict.
+_KIND_RULES = {kind: kind for kind in ("floating-version", "launch-configuration", "ami-parameter")}
+
+
+def sarif_rule(row: dict[str, Any]) -> str | None:
+    """The SARIF rule of a row, None for an approved use (not a result)."""
+    verdict = Verdict(row["verdict"])
+    if verdict is Verdict.APPROVED:
+        return None
+    if verdict is Verdict.UNKNOWN:
+        return "unknown-ami"
+    return _KIND_RULES.get(str(row.get("kind") or ""), "unapproved-ami")
+
 
 class SarifWriter(Writer):
-    """One SARIF run: a result per unapproved (error) or unknown (warning) row, located at the row's
-    `file` and `line` when known and by its logical name (`address`, or region/type/ID) always."""
+    """One SARIF run: a result per finding that is not approved, under the rule of its kind, located at the
+    row's `file` and `line` when known and by its logical name (`address`, or region/type/ID) always. A
+    waived row (`waiver`) carries a SARIF suppression with its justification."""
 
     def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
         super().__init__(stream, layout, summary_stream)
         self._results = 0
-        self._rule_index = {verdict: index for index, verdict in enumerate(SARIF_RULES)}
+        self._rule_index = {rule: index for index, rule in enumerate(SARIF_RULES)}
 
     def _start(self) -> None:
         from approved_amis import __version__
@@ -353,12 +558,12 @@ class SarifWriter(Writer):
         self.stream.write(f'  "runs": [\n    {{\n      "tool": {json.dumps({"driver": driver})},\n      "results": [')
 
     def _write(self, row: dict[str, Any]) -> None:
-        verdict = Verdict(row["verdict"])
-        if verdict not in SARIF_RULES:
+        rule_id = sarif_rule(row)
+        if rule_id is None:
             return
         if self._results == 0:
             self._start()
-        self.stream.write(("\n        " if self._results == 0 else ",\n        ") + json.dumps(self._result(row, verdict)))
+        self.stream.write(("\n        " if self._results == 0 else ",\n        ") + json.dumps(self._result(row, rule_id)))
         self._results += 1
 
     def _close(self) -> None:
@@ -366,12 +571,16 @@ class SarifWriter(Writer):
             self._start()
         self.stream.write("\n      ]\n    }\n  ]\n}\n")
 
-    def _result(self, row: dict[str, Any], verdict: Verdict) -> dict[str, Any]:
-        rule = SARIF_RULES[verdict]
+    def _result(self, row: dict[str, Any], rule_id: str) -> dict[str, Any]:
+        rule = SARIF_RULES[rule_id]
         name = row.get("address") or "/".join(
             str(row[key]) for key in ("region", "resource_type", "resource_id") if row.get(key)
         )
-        ami = row.get("ami_id") or "an AMI known only after apply"
+        if row.get("kind") in ("floating-version", "ami-parameter"):
+            text = f"{name}: {row.get('reason', '')}"
+        else:
+            ami = row.get("ami_id") or "an AMI not known at plan time"
+            text = f"{name} launches {ami}: {row.get('reason', '')}"
         location: dict[str, Any] = {
             "logicalLocations": [{"fullyQualifiedName": name, "kind": "resource"}],
         }
@@ -380,15 +589,21 @@ class SarifWriter(Writer):
             if row.get("line"):
                 physical["region"] = {"startLine": int(row["line"])}
             location = {"physicalLocation": physical, **location}
-        return {
+        result: dict[str, Any] = {
             "ruleId": rule["id"],
-            "ruleIndex": self._rule_index[verdict],
+            "ruleIndex": self._rule_index[rule_id],
             "level": rule["defaultConfiguration"]["level"],
-            "message": {"text": f"{name} launches {ami}: {row.get('reason', '')}"},
+            "message": {"text": text},
             "locations": [location],
-            "partialFingerprints": {"approvedAmisUse/v1": f"{name}|{row.get('ami_id') or ''}"},
-            "properties": {k: row[k] for k in ("resource_type", "ami_id", "verdict") if k in row},
+            "partialFingerprints": {"approvedAmisUse/v2": f"{name}|{row.get('ami_id') or ''}|{row.get('kind') or ''}"},
+            "properties": {k: row[k] for k in ("resource_type", "kind", "ami_id", "verdict") if k in row},
         }
+        waiver = row.get("waiver")
+        if isinstance(waiver, dict):
+            result["suppressions"] = [
+                {"kind": waiver["kind"], "status": "accepted", "justification": waiver["justification"]}
+            ]
+        return result
 
 
 WRITERS["sarif"] = SarifWriter

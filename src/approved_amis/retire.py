@@ -15,7 +15,7 @@ from approved_amis import aws, fanout, images, options
 from approved_amis.classify import Classification, Classifier, Verdict
 from approved_amis.images import Image, Sharing
 from approved_amis.inventory import ACTIVE_INSTANCE_STATES, instance_pages
-from approved_amis.output import RETIRE_LAYOUT, make_writer
+from approved_amis.output import RETIRE_LAYOUT, Heartbeat, make_writer
 from approved_amis.rule import ApprovalRule
 
 DEFAULT_DAYS = 90
@@ -32,7 +32,8 @@ KEEP_PROTECTED = "keep (protected)"
 KEEP_IN_USE = "keep (in use)"
 KEEP_SHARED = "keep (shared)"
 KEEP_APPROVED = "keep (approved)"
-KEEP_ACTIONS = (KEEP_PROTECTED, KEEP_IN_USE, KEEP_SHARED, KEEP_APPROVED)
+KEEP_UNKNOWN = "keep (use unknown)"
+KEEP_ACTIONS = (KEEP_PROTECTED, KEEP_IN_USE, KEEP_SHARED, KEEP_APPROVED, KEEP_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Evidence:
     used_elsewhere: bool = False
     recycle_bin: str = ""
     recycle_bin_detail: str = ""
+    # What AWS says references the AMI in this account (DescribeImageReferences), or why it cannot say.
+    references: tuple[images.Reference, ...] = ()
+    references_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Candidate:
             "usage": self.evidence.usage,
             "recycle_bin": self.evidence.recycle_bin,
             "recycle_bin_detail": self.evidence.recycle_bin_detail,
+            "referenced_by": [str(reference) for reference in self.evidence.references],
+            "references_unknown": self.evidence.references_error or None,
             "snapshots": [snapshot.snapshot_id for snapshot in self.image.snapshots],
             "snapshot_size_gib": self.image.snapshot_size_gib,
             "action": self.action,
@@ -157,6 +163,13 @@ def decide(
         )
     if (in_use or evidence.used_elsewhere) and not args.include_in_use:
         return KEEP_IN_USE, f"in use: {evidence.usage}" if evidence.used_elsewhere else "in use"
+    if evidence.references and not args.include_in_use:
+        return KEEP_IN_USE, "referenced by " + ", ".join(str(reference) for reference in evidence.references)
+    if evidence.references_error and not args.include_in_use:
+        return KEEP_UNKNOWN, (
+            f"whether anything references it is unknown ({evidence.references_error}): kept, never taken as "
+            "unused; add --include-in-use to retire it"
+        )
     sharing = evidence.sharing
     if sharing.state != "private" and not args.include_shared:
         others = [target for target in sharing.targets if target != "public"]
@@ -186,6 +199,12 @@ def gather_evidence(
     usage is unknown stays kept for its sharing, an AMI whose sharing is unknown is kept as if shared."""
     ec2 = clients["ec2"]
     sharing = {image.image_id: images.sharing(ec2, image) for image in old_images}
+    references: dict[str, list[images.Reference]] = {}
+    references_error = ""
+    try:
+        references = images.image_references(ec2, [image.image_id for image in old_images])
+    except aws.AWS_ERRORS as error:
+        references_error = aws.describe_error(error, "image references")
 
     launched: dict[str, str] = {}
     launch_error: str | None = None
@@ -231,6 +250,8 @@ def gather_evidence(
             used_elsewhere=used,
             recycle_bin=bin_short,
             recycle_bin_detail=bin_detail,
+            references=tuple(references.get(image.image_id, ())),
+            references_error=references_error,
         )
     return evidence
 
@@ -284,10 +305,17 @@ def read_usage_report(report: images.UsageReport) -> tuple[str, bool] | None:
 
 
 def region_candidates(
-    region: str, clients: dict[str, Any], rule: ApprovalRule, account_id: str, args: argparse.Namespace
+    region: str,
+    clients: dict[str, Any],
+    rule: ApprovalRule,
+    account_id: str,
+    args: argparse.Namespace,
+    progress: Heartbeat | None = None,
 ) -> RegionCandidates:
     now = datetime.now(timezone.utc)
     cutoff = now - timedelta(days=args.days)
+    step = progress.step if progress is not None else (lambda region, doing: None)
+    step(region, "listing AMIs and their uses")
     try:
         old = {
             image.image_id: (image, created)
@@ -298,6 +326,7 @@ def region_candidates(
     except aws.AWS_ERRORS as error:
         return RegionCandidates(region, [], aws.describe_error(error, f"region {region}"))
     listed = {ami_id: pair for ami_id, pair in old.items() if ami_id not in used or args.include_in_use}
+    step(region, f"weighing {len(listed)} AMI(s)")
     evidence = (
         gather_evidence(clients, [image for image, _ in listed.values()], cutoff, args.request_usage_reports)
         if listed
@@ -317,7 +346,7 @@ def region_candidates(
                 (now - created).days,
                 classification.verdict,
                 reason,
-                in_use or evidence[ami_id].used_elsewhere,
+                in_use or evidence[ami_id].used_elsewhere or bool(evidence[ami_id].references),
                 action,
                 kept_because,
                 evidence[ami_id],
@@ -375,10 +404,14 @@ def run(args: argparse.Namespace) -> int:
         raise aws.UsageError("--deregister needs confirmation: run it on a terminal, or add --yes")
     rule = options.rule_from_args(args)
     session = aws.session(args.profile)
-    regions = aws.check_regions(session, args.region)
+    chosen = options.region_choice(args)
+    regions = aws.enabled_regions_here(session) if chosen is None else aws.check_regions(session, chosen)
     account_id = aws.account_id(session, regions[0])
     clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
-    results = fanout.map_regions(lambda r: region_candidates(r, clients[r], rule, account_id, args), regions)
+    with Heartbeat(sys.stderr, "retire", len(regions)) as heartbeat:
+        results = fanout.map_regions(
+            lambda r: heartbeat.tick(region_candidates(r, clients[r], rule, account_id, args, heartbeat)), regions
+        )
 
     candidates = sorted(
         (c for result in results for c in result.candidates),
@@ -416,9 +449,9 @@ def run(args: argparse.Namespace) -> int:
         summary += f"; {not_done} failed to deregister"
     summary += fanout.failures_note(failed, scanned=len(failed) < len(regions))
     writer.close(summary)
-    if len(failed) == len(regions):
-        return options.EXIT_ERROR
-    return options.EXIT_PARTIAL if failed or not_done else options.EXIT_CLEAN
+    if not_done and len(failed) < len(regions):
+        return options.EXIT_PARTIAL
+    return options.exit_code({}, frozenset(), scanned=len(regions) - len(failed), failed=len(failed))
 
 
 def register(subcommands: Any) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 OUTPUT_NAME = "approval_rule"
 
@@ -22,6 +23,65 @@ class RuleError(ValueError):
     """The approval rule is missing or invalid; the message says what to fix."""
 
 
+################################################################################
+# The module's input checks, once: the flags are checked as modules/approval-rule/variables.tf checks its
+# variables (tests/test_cli_inputs.py runs every bad input of tests/contracts/bad_inputs.yaml through them)
+################################################################################
+
+TAG_KEY_MAX = 128  # AWS's limit for a tag key
+TAG_VALUE_MAX = 256  # ... and for a tag value
+TAG_VALUES_MAX = 10  # AWS Config's APPROVED_AMIS_BY_TAG: up to 10 key:value entries
+TAG_KEY_PUNCTUATION = frozenset("_.:/=+@-")
+CONFIG_SEPARATORS = (",", ":")  # APPROVED_AMIS_BY_TAG separates entries with "," and key from value with ":"
+
+
+def _tag_key_characters(key: str) -> bool:
+    """The module's regex ^[\\p{L}\\p{Z}\\p{N}_.:/=+@-]*$: letters, separators (spaces), numbers, _ . : / = + @ -."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in TAG_KEY_PUNCTUATION for c in key)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One validation of the module's variable `variable`, given as the CLI flag `flag`: `valid(value)`, and
+    what to fix when it is not (said after the flag and its value)."""
+
+    variable: str
+    flag: str
+    valid: Callable[[Any], bool]
+    fix: str
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("approval_tag_key", "--tag-key", lambda key: bool(key.strip()), "must not be empty: give the tag key that marks approved AMIs, for example Environment"),
+    Check("approval_tag_key", "--tag-key", lambda key: len(key) <= TAG_KEY_MAX, f"is longer than the {TAG_KEY_MAX} characters AWS allows for a tag key"),
+    Check("approval_tag_key", "--tag-key", lambda key: not key.lower().startswith("aws:"), 'must not start with "aws:": AWS reserves that prefix and it cannot be set on an AMI; use your own key, for example Environment'),
+    Check("approval_tag_key", "--tag-key", lambda key: _tag_key_characters(key) and not any(s in key for s in CONFIG_SEPARATORS), 'may hold only letters, digits, spaces and _ . / = + - @, and no ":" or "," (AWS Config\'s APPROVED_AMIS_BY_TAG uses them as separators)'),
+    Check("approval_tag_values", "--tag-value", lambda values: len(values) > 0, "no approval tag value: give at least one --tag-value (for example Prod)"),
+    Check("approval_tag_values", "--tag-value", lambda values: len(values) <= TAG_VALUES_MAX, f"the module approves at most {TAG_VALUES_MAX} values (AWS Config's APPROVED_AMIS_BY_TAG limit); approve the rest by ID or owner"),
+    Check("approval_tag_values", "--tag-value", lambda values: all(v.strip() for v in values), "must not be empty: remove it or give the tag value that approves an AMI"),
+    Check("approval_tag_values", "--tag-value", lambda values: all(len(v) <= TAG_VALUE_MAX for v in values), f"is longer than the {TAG_VALUE_MAX} characters AWS allows for a tag value"),
+    Check("approval_tag_values", "--tag-value", lambda values: not any(s in v for v in values for s in CONFIG_SEPARATORS), 'must not contain "," or ":" (AWS Config\'s APPROVED_AMIS_BY_TAG uses them as separators): repeat --tag-value for each value'),
+    Check("approval_tag_values", "--tag-value", lambda values: len(set(values)) == len(values), "lists a value twice: give each approved value once"),
+    Check("approved_ami_ids", "--ami-id", lambda ids: all(AMI_ID.match(i) for i in ids), 'is not an AMI ID: give "ami-" then 8 or 17 lowercase hex digits, for example ami-0123456789abcdef0'),
+    Check("approved_ami_ids", "--ami-id", lambda ids: len(ids) <= MAX_AMI_IDS and len(",".join(ids)) <= MAX_AMI_IDS_CHARS, f"the module approves at most {MAX_AMI_IDS} IDs ({MAX_AMI_IDS_CHARS} characters joined, AWS Config's APPROVED_AMIS_BY_ID limit); approve the rest by tag or owner"),
+    Check("approved_ami_ids", "--ami-id", lambda ids: len(set(ids)) == len(ids), "lists an AMI ID twice: give each ID once"),
+    Check("approved_ami_owners", "--owner", lambda owners: all(OWNER.match(o) for o in owners), 'is not an AMI owner: give a 12-digit account ID, "amazon" or "aws-marketplace"'),
+)
+
+
+def violations(inputs: Mapping[str, Any]) -> list[Check]:
+    """The checks that the module's inputs (variable name -> value; absent ones are not checked) fail."""
+    return [check for check in CHECKS if check.variable in inputs and not check.valid(inputs[check.variable])]
+
+
+def _culprit(check: Check, value: Any) -> Any:
+    """The one value of a list that a check fails on; None when no single value is at fault (too many, a
+    duplicate) or the input is not a list."""
+    if isinstance(value, (list, tuple)):
+        return next((item for item in value if not check.valid([item])), None)
+    return None
+
+
 @dataclass(frozen=True)
 class ApprovalRule:
     """An AMI is approved when its tag `tag_key` (key in any letter case, as IAM matches condition keys)
@@ -32,28 +92,28 @@ class ApprovalRule:
     tag_values: tuple[str, ...]
     ami_ids: tuple[str, ...] = ()
     ami_owners: tuple[str, ...] = ()
+    # SSM parameter names (wildcards allowed) that launch templates may give as their image (resolve:ssm:).
+    ami_parameter_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if not self.tag_key:
-            raise RuleError("the approval tag key is empty: give --tag-key (for example Environment)")
-        if not self.tag_values:
-            raise RuleError("no approval tag value: give at least one --tag-value (for example Prod)")
-        for ami_id in self.ami_ids:
-            if not AMI_ID.match(ami_id):
-                raise RuleError(
-                    f"--ami-id {ami_id!r} is not an AMI ID: give \"ami-\" then 8 or 17 lowercase hex digits, "
-                    "for example ami-0123456789abcdef0"
-                )
-        if len(self.ami_ids) > MAX_AMI_IDS or len(",".join(self.ami_ids)) > MAX_AMI_IDS_CHARS:
-            raise RuleError(
-                f"{len(self.ami_ids)} --ami-id values: the module approves at most {MAX_AMI_IDS} IDs "
-                f"({MAX_AMI_IDS_CHARS} characters joined, AWS Config's APPROVED_AMIS_BY_ID limit); approve the rest by tag or owner"
-            )
-        for owner in self.ami_owners:
-            if not OWNER.match(owner):
-                raise RuleError(
-                    f"--owner {owner!r} is not an AMI owner: give a 12-digit account ID, \"amazon\" or \"aws-marketplace\""
-                )
+        inputs = {
+            "approval_tag_key": self.tag_key,
+            "approval_tag_values": list(self.tag_values),
+            "approved_ami_ids": list(self.ami_ids),
+            "approved_ami_owners": list(self.ami_owners),
+        }
+        failed = violations(inputs)
+        if failed:
+            check = failed[0]
+            value = inputs[check.variable]
+            if not value and isinstance(value, list):
+                raise RuleError(check.fix)
+            if isinstance(value, list):
+                culprit = _culprit(check, value)
+                if culprit is None:
+                    raise RuleError(f"{len(value)} {check.flag} values: {check.fix}")
+                value = culprit
+            raise RuleError(f"{check.flag} {value!r} {check.fix}")
 
     @classmethod
     def from_terraform_outputs(cls, outputs: Mapping[str, Any]) -> ApprovalRule:
@@ -72,6 +132,7 @@ class ApprovalRule:
                 tag_values=tuple(str(v) for v in value["tag_values"]),
                 ami_ids=tuple(str(v) for v in value.get("ami_ids") or ()),
                 ami_owners=tuple(str(v) for v in value.get("ami_owners") or ()),
+                ami_parameter_paths=tuple(str(v) for v in value.get("ami_parameter_paths") or ()),
             )
         except (KeyError, TypeError) as error:
             raise RuleError(f"the `{OUTPUT_NAME}` output lacks {error}: is the module up to date?") from None
@@ -103,12 +164,3 @@ class ApprovalRule:
         except json.JSONDecodeError:
             raise RuleError(f"`terraform output -json` in {directory} did not print JSON") from None
         return cls.from_terraform_outputs(outputs)
-
-    def describe(self) -> str:
-        """One line for humans: `Environment=Prod|Staging, IDs ..., owners ...`."""
-        parts = [f"{self.tag_key}={'|'.join(self.tag_values)}"]
-        if self.ami_ids:
-            parts.append(f"IDs {','.join(self.ami_ids)}")
-        if self.ami_owners:
-            parts.append(f"owners {','.join(self.ami_owners)}")
-        return ", ".join(parts)

@@ -32,6 +32,8 @@ class SeededAmis:
     looked_up_name: str
     dev: str  # tagged Environment=Dev
     west: str  # tagged Environment=Prod, registered in us-west-2 only
+    secret: str  # tagged Environment=Prod, passed to the versions root as a sensitive value
+    two_versions_template: str  # default version 1 launches `dev`, latest version 2 `approved`
 
     def tf_vars(self) -> dict[str, str]:
         """The fleet fixture's variables, as TF_VAR_ environment entries."""
@@ -44,6 +46,9 @@ class SeededAmis:
             "looked_up_ami_name": self.looked_up_name,
             "dev_ami": self.dev,
             "west_ami": self.west,
+            "golden_ami": self.approved,
+            "secret_ami": self.secret,
+            "two_versions_template": self.two_versions_template,
         }
         return {f"TF_VAR_{name}": value for name, value in values.items()}
 
@@ -72,6 +77,11 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
     client(endpoint_url, "autoscaling").create_launch_configuration(
         LaunchConfigurationName="legacy-elsewhere", ImageId=approved, InstanceType="t3.micro"
     )
+    dev = register("check-plan-dev", {"Environment": "Dev"})
+    # A template whose default version is not its latest: a launch without a version takes the default.
+    two_versions = "two-versions"
+    ec2.create_launch_template(LaunchTemplateName=two_versions, LaunchTemplateData={"ImageId": dev})
+    ec2.create_launch_template_version(LaunchTemplateName=two_versions, LaunchTemplateData={"ImageId": approved})
     return SeededAmis(
         approved=approved,
         wrong_case=register("check-plan-wrong-case", {"Environment": "prod"}),
@@ -80,8 +90,10 @@ def seed_amis(endpoint_url: str) -> SeededAmis:
         template=register("check-plan-template", {"Environment": "Staging"}),
         looked_up=register("check-plan-looked-up", {"Environment": "Prod"}),
         looked_up_name="check-plan-looked-up",
-        dev=register("check-plan-dev", {"Environment": "Dev"}),
+        dev=dev,
         west=register("check-plan-west", {"Environment": "Prod"}, client(endpoint_url, "ec2", WEST)),
+        secret=register("check-plan-secret", {"Environment": "Prod"}),
+        two_versions_template=two_versions,
     )
 
 

@@ -18,11 +18,30 @@ class PlanError(ValueError):
 
 
 @dataclass(frozen=True)
-class Location:
-    """A .tf file (POSIX path relative to the base directory) and the 1-based line of the resource."""
+class Waiver:
+    """A `# approved-amis:ignore[KIND] REASON` comment in a resource block (or just above it): its findings
+    (of KIND only, when given) are accepted, for REASON. A waiver without a reason is refused."""
 
     path: str
     line: int
+    kind: str | None
+    reason: str
+
+    def covers(self, kind: str) -> bool:
+        return self.kind is None or self.kind == kind
+
+
+@dataclass(frozen=True)
+class Location:
+    """A .tf file (POSIX path relative to the base directory) and the 1-based line of the resource, and the
+    waivers written in the resource's block."""
+
+    path: str
+    line: int
+    waivers: tuple[Waiver, ...] = ()
+
+
+WAIVER = re.compile(r"(?:#|//)\s*approved-amis:ignore(?:\[([a-z-]+)\])?(?:[ \t]+(.*?))?\s*$")
 
 
 ################################################################################
@@ -212,7 +231,7 @@ class Locator:
                         relative = path.relative_to(self.base)
                     except ValueError:
                         relative = path
-                    return Location(relative.as_posix(), line_number)
+                    return Location(relative.as_posix(), line_number, _waivers(relative.as_posix(), lines, number))
         return None
 
     def _tf_files(self, directory: Path) -> list[tuple[Path, list[str]]]:
@@ -242,6 +261,27 @@ def _attribute_line(lines: list[str], start: int, attributes: Sequence[str]) -> 
         if number > start and depth <= 0:
             return None
     return None
+
+
+def _waivers(path: str, lines: list[str], start: int) -> tuple[Waiver, ...]:
+    """The waiver comments of the block opened on line `start` (1-based): inside it, or in the comment
+    lines directly above it."""
+    first = start
+    while first > 1 and lines[first - 2].lstrip().startswith(("#", "//")):
+        first -= 1
+    depth = 0
+    last = start
+    for number in range(start, len(lines) + 1):
+        depth += lines[number - 1].count("{") - lines[number - 1].count("}")
+        last = number
+        if depth <= 0:
+            break
+    found = []
+    for number in range(first, last + 1):
+        match = WAIVER.search(lines[number - 1])
+        if match:
+            found.append(Waiver(path, number, match.group(1), (match.group(2) or "").strip()))
+    return tuple(found)
 
 
 def _repository_root(directory: Path) -> Path | None:

@@ -8,10 +8,18 @@ from typing import Any, Callable, Iterator, Mapping
 
 from approved_amis.check_plan.document import Location, ModulePath
 from approved_amis.check_plan.index import PlanIndex, Template
-from approved_amis.check_plan.values import SSM_PREFIX, Blocks, is_unknown, nested, references, ssm_reason
+from approved_amis.check_plan.values import (
+    SSM_PREFIX,
+    Blocks,
+    index_text,
+    is_unknown,
+    nested,
+    references,
+    ssm_parameter,
+    ssm_reason,
+)
+from approved_amis.check_plan.versions import Resolution, VersionForm, resolve, version_form
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION
-
-FLOATING_VERSIONS = ("$Latest", "$Default")
 
 MANAGED_NOTE = (
     "AWS picks the AMI at launch, so the plan holds no AMI ID to check; EC2 Allowed AMIs (enabled) gates it "
@@ -47,6 +55,8 @@ class PlannedLaunch:
     external: ExternalTemplate | None = None  # set when the AMI must be read from the account
     kind: str = AMI
     region_source: str | None = None  # what in the plan shows the region
+    sensitive: bool = False  # Terraform marks the AMI ID sensitive: findings show it as (sensitive)
+    parameter: str | None = None  # the SSM parameter EC2 reads the AMI from at launch (resolve:ssm:)
 
 
 @dataclass(frozen=True)
@@ -87,6 +97,10 @@ class LaunchType:
     region_attribute: str = "region"
     # Auto Scaling launches later template versions ($Latest, $Default) without checking the caller.
     follows_later_versions: bool = False
+    # The template version its API takes when none is given; None: the API requires one.
+    absent_version: str | None = "$Default"
+    # The attribute whose value `request` or `instant` makes a fleet launch once, not follow versions.
+    fleet_type_attribute: str | None = None
 
 
 ################################################################################
@@ -133,12 +147,13 @@ class LaunchContext:
         via: str | None = None,
         external: ExternalTemplate | None = None,
         kind: str = AMI,
+        parameter: str | None = None,
     ) -> PlannedLaunch:
         if ami is not None and ami.startswith(SSM_PREFIX):
-            ami, reason = None, ssm_reason(ami)
+            ami, reason, parameter = None, ssm_reason(ami), ssm_parameter(ami)
         return PlannedLaunch(
             self.address, self.row.resource_type, ami, reason, via, self.location, self.region, external, kind,
-            self.region_source,
+            self.region_source, ami is not None and ami in self.index.sensitive, parameter,
         )
 
     def aws_managed(self, what: str) -> PlannedLaunch:
@@ -161,8 +176,13 @@ class LaunchContext:
 
     # -- launch templates and configurations ---------------------------------------------------------
 
+    @property
+    def key(self) -> str:
+        """The instance key of this resource (`["a"]`, `[0]`), empty without count or for_each."""
+        return index_text(self.rc.get("index"))
+
     def resolve(self, resource_type: str, identifier: str | None, name: str | None, found: list[str]) -> list[Template]:
-        return self.index.resolve(resource_type, identifier, name, found, self.module)
+        return self.index.resolve(resource_type, identifier, name, found, self.module, self.key or None)
 
     def via_templates(self, managed: str | None = None) -> Iterator[PlannedLaunch]:
         """A launch per launch template the resource's template references name; with `managed`, a
@@ -178,19 +198,38 @@ class LaunchContext:
                 targets = self.resolve("aws_launch_template", template_id, name, found)
                 described = template_id or name or "(known after apply)"
                 version = spec.get("version") or None
+                origins = self.index.version_origins(expression.get("version"), self.module) if expression else []
+                form = version_form(spec, spec_unknown, expression, origins)
                 external = ExternalTemplate("launch template", template_id, name, version) if template_id or name else None
                 candidates = ""
-                if not targets and not (template_id or name) and not found:
-                    targets = self.index.candidates(self.module)
-                    if len(targets) > 1:
-                        candidates = f"one of {len(targets)} candidates: {block} is a dynamic block the plan does not link"
+                # Locals and iteration values are not in the plan's configuration: a link through them alone
+                # is followed as a dynamic block is.
+                unlinked = all(r.split(".")[0] in ("local", "each", "count") for r in found)
+                if not targets and not (template_id or name) and unlinked:
+                    targets = self.index.candidates(self.module, self.key or None)
+                    if len(targets) == 1 and self.key and targets[0].index == self.key:
+                        candidates = f"the template of the same key {self.key}: {block} is {_unlinked(found)}"
+                    elif len(targets) > 1:
+                        candidates = f"one of {len(targets)} candidates: {block} is {_unlinked(found)}"
                     elif targets:
-                        candidates = f"the only candidate: {block} is a dynamic block the plan does not link"
-                if self.row.follows_later_versions and _floating(spec, spec_unknown, expression):
-                    version_text = version or "$Default (version not set)"
+                        candidates = f"the only candidate: {block} is {_unlinked(found)}"
+                if self._follows_versions() and form.form in ("$Latest", "$Default", "absent"):
+                    version_text = version or (
+                        "no version, which the API requires" if self.row.absent_version is None
+                        else f"{self.row.absent_version} (version not set)"
+                    )
                     followed = " or ".join(t.address for t in targets) or f"launch template {described}"
-                    yield self.launch(None, _floating_reason(followed, version_text), kind=FLOATING_VERSION)
-                yield from self.launches_from(targets, f"launch template {described}", external, managed, candidates)
+                    yield self.launch(None, _floating_reason(followed, version_text, self.row.launched_by),
+                                      kind=FLOATING_VERSION)
+                yield from self.launches_from(targets, f"launch template {described}", external, managed, candidates, form)
+
+    def _follows_versions(self) -> bool:
+        """Whether the service launches again later from the template (a group, a fleet that maintains
+        capacity), taking whatever version $Latest or $Default then names."""
+        if not self.row.follows_later_versions:
+            return False
+        attribute = self.row.fleet_type_attribute
+        return attribute is None or self.after.get(attribute) not in ("request", "instant")
 
     def launches_from(
         self,
@@ -199,37 +238,43 @@ class LaunchContext:
         external: ExternalTemplate | None = None,
         managed: str | None = None,
         candidates: str = "",
+        form: VersionForm | None = None,
     ) -> Iterator[PlannedLaunch]:
-        """A launch per template or configuration in `targets`; none in the plan: one read from the account
-        (`external`), or unknown."""
+        """A launch per template or configuration in `targets` (per version it can take, for a template);
+        none in the plan: one read from the account (`external`), or unknown."""
         if not targets:
             yield self.launch(None, f"{described} is not in this plan: its AMI cannot be read from the plan", None, external)
             return
         for target in targets:
-            via = f"{target.address}, {candidates}" if candidates else target.address
-            reason = target.unknown_reason
-            if target.image_id is None and reason is None:
-                if managed:
-                    yield self.launch(None, f"{target.address} sets no image_id: {managed}", via, kind=AWS_MANAGED)
+            taken = resolve(target, form, self.row.absent_version) if form is not None else []
+            if not taken or target.versions is None:
+                taken = [Resolution(target.image_id, target.unknown_reason, "")]
+            for resolution in taken:
+                where = f"{target.address} at {resolution.version}" if resolution.version else target.address
+                via = f"{where}, {candidates}" if candidates else where
+                if resolution.read_version is not None and target.versions is not None:
+                    read = ExternalTemplate("launch template", target.versions.template_id, None, resolution.read_version)
+                    reason = (f"{target.address} version {resolution.read_version}: the plan shows the image of "
+                              "its latest version only, and the account could not be read")
+                    yield self.launch(None, reason, via, read)
                     continue
-                reason = f"{target.address} sets no image_id"
-            yield self.launch(target.image_id, reason, via)
+                reason = resolution.reason
+                if resolution.image_id is None and reason is None:
+                    if managed:
+                        yield self.launch(None, f"{target.address} sets no image_id: {managed}", via, kind=AWS_MANAGED)
+                        continue
+                    reason = f"{target.address} sets no image_id"
+                yield self.launch(resolution.image_id, reason, via, parameter=target.parameter if reason else None)
 
 
-def _floating(spec: Mapping[str, Any], unknown: Mapping[str, Any], expression: Mapping[str, Any]) -> bool:
-    """A group's template version that follows later versions: $Latest, $Default, or not set ($Default).
-
-    The provider plans an unset version as known only after apply: it is unset when the configuration
-    shows the block without it. A version only apply will know (`latest_version`) is a number.
-    """
-    if is_unknown(unknown.get("version")):
-        return bool(expression) and "version" not in expression
-    version = spec.get("version")
-    return not version or version in FLOATING_VERSIONS
+def _unlinked(found: list[str]) -> str:
+    if found:
+        return f"set from {', '.join(found)}, which the plan does not show"
+    return "a dynamic block the plan does not link"
 
 
-def _floating_reason(followed: str, version: str) -> str:
+def _floating_reason(followed: str, version: str, launched_by: str) -> str:
     return (
-        f"follows {followed} at {version}: Auto Scaling launches later versions, whatever their AMI, without "
+        f"follows {followed} at {version}: {launched_by} launches later versions, whatever their AMI, without "
         "checking the caller's ec2:RunInstances; pin a version number"
     )

@@ -74,6 +74,9 @@ ROWS = (
         ami_attributes=(("launch_specification", "ami"),),
         templates=(_template("launch_template_config", "launch_template_specification"),),
         located=("launch_specification", "launch_template_config"),
+        follows_later_versions=True,  # a `maintain` fleet replaces instances from the version named then
+        absent_version=None,
+        fleet_type_attribute="fleet_type",
     ),
     LaunchType(
         "aws_ec2_fleet",
@@ -81,6 +84,9 @@ ROWS = (
         handler=services.fleet_launches,
         templates=(_template("launch_template_config", "launch_template_specification", keys=SPECIFICATION),),
         located=("launch_template_config",),
+        follows_later_versions=True,
+        absent_version=None,
+        fleet_type_attribute="type",
     ),
     LaunchType(
         "aws_batch_compute_environment",

@@ -29,7 +29,7 @@ def template_launches(ctx: LaunchContext) -> Iterator[PlannedLaunch]:
     if ctx.row.resource_type == "aws_launch_configuration":
         yield ctx.launch(template.image_id, kind=LAUNCH_CONFIGURATION)
     if template.image_id is not None or template.unknown_reason is not None:
-        yield ctx.launch(template.image_id, template.unknown_reason)
+        yield ctx.launch(template.image_id, template.unknown_reason, parameter=template.parameter)
 
 
 def instance_launches(ctx: LaunchContext) -> Iterator[PlannedLaunch]:

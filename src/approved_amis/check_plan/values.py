@@ -84,5 +84,33 @@ def index_text(index: Any) -> str:
     return f"[{json.dumps(index)}]"
 
 
+def ssm_parameter(value: Any) -> str | None:
+    """The SSM parameter name of a `resolve:ssm:NAME[:VERSION|:LABEL]` image, None for any other value."""
+    if not isinstance(value, str) or not value.startswith(SSM_PREFIX):
+        return None
+    return value[len(SSM_PREFIX):].split(":")[0] or None
+
+
 def ssm_reason(value: str) -> str:
     return f"the AMI is read from SSM parameter {value[len(SSM_PREFIX):]} at launch, not known at plan time"
+
+
+SENSITIVE = "(sensitive)"  # how findings show a value Terraform marks sensitive
+
+
+def sensitive_strings(value: Any, flags: Any) -> set[str]:
+    """The strings in `value` that `flags` (a plan's `after_sensitive` / `sensitive_values`, same shape,
+    `true` where sensitive) marks sensitive."""
+    if flags is True:
+        if isinstance(value, str):
+            return {value}
+        if isinstance(value, Mapping):
+            return {s for item in value.values() for s in sensitive_strings(item, True)}
+        if isinstance(value, list):
+            return {s for item in value for s in sensitive_strings(item, True)}
+        return set()
+    if isinstance(flags, Mapping) and isinstance(value, Mapping):
+        return {s for key, item in value.items() for s in sensitive_strings(item, flags.get(key))}
+    if isinstance(flags, list) and isinstance(value, list):
+        return {s for item, flag in zip(value, flags) for s in sensitive_strings(item, flag)}
+    return set()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -11,8 +12,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 from approved_amis import aws
 from approved_amis.check_plan.account import launch_region
 from approved_amis.check_plan.launches import PlannedLaunch
-from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, classify_use
+from approved_amis.check_plan.values import SENSITIVE
+
+AMI_PARAMETER = "ami-parameter"  # a launch whose image is read from an SSM parameter outside the approved paths
+from approved_amis.classify import AMI, FLOATING_VERSION, Classification, Classifier, Verdict, classify_use
 from approved_amis.fanout import map_regions
+from approved_amis.images import missing_reason
 from approved_amis.output import Finding, reason_via
 from approved_amis.rule import ApprovalRule
 
@@ -23,9 +28,19 @@ class PlanFinding(Finding):
 
     file: str | None = None
     line: int | None = None
+    sensitive: bool = False  # the AMI ID is sensitive in the plan: never printed, its verdict still given
+    # Accepted by a waiver: ("inSource", why) for an approved-amis:ignore comment, ("external", why) for --baseline.
+    waiver: tuple[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         row = super().to_dict()
+        if self.waiver is not None:
+            row["reason"] = f"{row['reason']} [waived: {self.waiver[1]}]"
+            row["waiver"] = {"kind": self.waiver[0], "justification": self.waiver[1]}
+        if self.sensitive and self.ami_id:
+            row["ami_id"] = SENSITIVE
+            row["reason"] = row["reason"].replace(self.ami_id, SENSITIVE)
+            row["sensitive"] = True
         if self.file is not None:
             row["file"] = self.file
             row["line"] = self.line
@@ -50,7 +65,8 @@ def classify_launches(
             raise aws.UsageError("the plan does not show the provider's region: give --region or set AWS_REGION")
         account = aws.account_id(session, next(iter(by_region)))
         for region in by_region:
-            classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, f" (searched {region})")
+            note = f" (searched {region}; AMI IDs are regional: an ID from another region is not found here)"
+            classifiers[region] = Classifier(aws.client(session, "ec2", region), rule, account, note)
 
         def describe(region: str) -> None:
             try:
@@ -59,7 +75,58 @@ def classify_launches(
                 raise aws.AwsError(aws.describe_error(error, f"region {region}: describing AMIs")) from None
 
         map_regions(describe, by_region)
-    return [_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region) for launch in launches]
+        _found_elsewhere(classifiers)
+    findings = []
+    for launch in launches:
+        findings.append(_finding(launch, _verdict(launch, rule, classifiers, default_region), default_region))
+        parameter = _parameter_finding(launch, rule)
+        if parameter is not None:
+            findings.append(parameter)
+    return findings
+
+
+def _parameter_finding(launch: PlannedLaunch, rule: ApprovalRule) -> PlanFinding | None:
+    """A launch whose image is read from an SSM parameter outside the rule's approved parameter paths:
+    whoever can put that parameter chooses the AMI of every later launch. Amazon's public parameters
+    (/aws/) cannot be changed in the account; without approved paths the rule makes no such finding."""
+    name = launch.parameter
+    if name is None or not rule.ami_parameter_paths or name.startswith("/aws/"):
+        return None
+    if any(fnmatch.fnmatchcase(name, path) for path in rule.ami_parameter_paths):
+        return None
+    classification = Classification(
+        Verdict.UNAPPROVED,
+        f"resolve:ssm:{name} is not under an approved parameter path ({', '.join(rule.ami_parameter_paths)}): "
+        "whoever can put that parameter chooses the AMI of every later launch; use a parameter under an "
+        "approved path, which only the AMI publishers may change",
+    )
+    return _finding(replace(launch, kind=AMI_PARAMETER), classification, None)
+
+
+def _found_elsewhere(classifiers: dict[str, Classifier]) -> None:
+    """An AMI not found in its launch's region is looked up in the plan's other regions; where it exists,
+    the reason says so."""
+    if len(classifiers) < 2:
+        return
+    for region, classifier in classifiers.items():
+        missing = [ami for ami, verdict in classifier.verdicts.items() if verdict.reason.startswith(missing_reason(ami))]
+        for ami in missing:
+            found = []
+            for other, elsewhere in classifiers.items():
+                if other == region:
+                    continue
+                try:
+                    verdict = elsewhere([ami])[ami]
+                except (ClientError, BotoCoreError):
+                    continue
+                if not verdict.reason.startswith(missing_reason(ami)):
+                    found.append(other)
+            if found:
+                classifier.verdicts[ami] = Classification(
+                    classifier.verdicts[ami].verdict,
+                    f"AMI not found in {region}; it exists in {', '.join(found)}, a region this plan also uses: AMI "
+                    f"IDs are regional, so copy it to {region} (CopyImage) and launch the copy's ID",
+                )
 
 
 def _verdict(
@@ -86,4 +153,15 @@ def _finding(launch: PlannedLaunch, verdict: Classification, default_region: str
         file=launch.location.path if launch.location else None,
         line=launch.location.line if launch.location else None,
         kind=launch.kind,
+        sensitive=launch.sensitive,
+        waiver=_inline_waiver(launch, verdict),
     )
+
+
+def _inline_waiver(launch: PlannedLaunch, verdict: Classification) -> tuple[str, str] | None:
+    if verdict.verdict is Verdict.APPROVED or launch.location is None:
+        return None
+    for waiver in launch.location.waivers:
+        if waiver.covers(launch.kind):
+            return "inSource", f"{waiver.reason} (approved-amis:ignore at {waiver.path}:{waiver.line})"
+    return None

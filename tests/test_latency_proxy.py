@@ -1,0 +1,121 @@
+"""The organization audit under AWS's faults, as the loopback proxy of harness/latency_proxy.py makes them:
+every answer late, EC2 Describe calls throttled as EC2 throttles them. The report must equal the one
+made without faults; and the proxy must make the faults it claims (a benchmark on a proxy that failed to
+throttle would measure nothing)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from harness.emulator import running_emulator
+from harness.latency_proxy import CALLER, LatencyProxy
+from support.audit_fleet import cli_env, run_cli, seed_fleet
+
+REGIONS = ("us-east-1", "eu-west-1")
+ROLE = "ApprovedAmisAudit"
+MEMBERS = ("dev", "prod")
+
+
+def _client(url: str, service: str, credentials: dict[str, str] | None = None, **config: Any) -> Any:
+    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return boto3.client(service, region_name="us-east-1", endpoint_url=url, config=Config(**config), **keys)
+
+
+def _assume(url: str, account: str) -> dict[str, str]:
+    answer = _client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="seed")
+    credentials = answer["Credentials"]
+    return {
+        "aws_access_key_id": credentials["AccessKeyId"],
+        "aws_secret_access_key": credentials["SecretAccessKey"],
+        "aws_session_token": credentials["SessionToken"],
+    }
+
+
+@pytest.fixture(scope="module")
+def proxied() -> Iterator[tuple[LatencyProxy, str, dict[str, str]]]:
+    """Two emulators behind one proxy, an organization of two members seeded through it: (the proxy, its
+    URL, member name -> account ID)."""
+    with running_emulator() as first, running_emulator() as second:
+        proxy = LatencyProxy([first, second], latency_ms=0, throttle=0)
+        with proxy.serving() as url:
+            organizations = _client(url, "organizations")
+            organizations.create_organization(FeatureSet="ALL")
+            accounts = {}
+            for name in MEMBERS:
+                status = organizations.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=ROLE)
+                accounts[name] = status["CreateAccountStatus"]["AccountId"]
+            for account in accounts.values():
+                credentials = _assume(url, account)
+                for region in REGIONS:
+                    seed_fleet(url, region, credentials)
+            yield proxy, url, accounts
+
+
+def _audit(url: str) -> tuple[int, list[str]]:
+    args = ["audit", "--organization", "--role-name", ROLE, "--regions", ",".join(REGIONS)]
+    args += ["--tag-key", "Environment", "--tag-value", "Prod", "--exclude-accounts", "123456789012", "--format", "json"]
+    result = run_cli(cli_env(url), *args)
+    rows = sorted(json.dumps(row, sort_keys=True) for row in json.loads(result.stdout or "[]"))
+    return result.returncode, rows
+
+
+def test_report_under_latency_and_throttling_equals_the_report_without(proxied: tuple[LatencyProxy, str, dict[str, str]]) -> None:
+    proxy, url, accounts = proxied
+    proxy.latency_ms, proxy.throttle = 0, 0
+    code, rows = _audit(url)
+    assert code == 1 and rows
+    assert {json.loads(row)["account_id"] for row in rows} == set(accounts.values())
+
+    proxy.latency_ms, proxy.throttle = 20, 0.3
+    proxy.reset_counts()
+    try:
+        assert _audit(url) == (code, rows)
+        assert proxy.throttled > 0
+        member_calls = {account for account, _ in proxy.calls if account != CALLER}
+        assert member_calls == set(accounts.values())
+    finally:
+        proxy.latency_ms, proxy.throttle = 0, 0
+
+
+def test_throttled_answer_is_ec2s(proxied: tuple[LatencyProxy, str, dict[str, str]]) -> None:
+    """HTTP 503 with RequestLimitExceeded, which botocore reads as a throttling error and retries."""
+    proxy, url, accounts = proxied
+    ec2 = _client(url, "ec2", _assume(url, accounts["dev"]), retries={"mode": "standard", "max_attempts": 1})
+    proxy.throttle = 1.0
+    try:
+        with pytest.raises(ClientError) as caught:
+            ec2.describe_instances()
+        assert caught.value.response["Error"]["Code"] == "RequestLimitExceeded"
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+        ec2.create_key_pair(KeyName="not-a-describe-call")  # answered: only Describe calls are throttled
+    finally:
+        proxy.throttle = 0
+
+
+def test_every_answer_is_held(proxied: tuple[LatencyProxy, str, dict[str, str]]) -> None:
+    proxy, url, _ = proxied
+    sts = _client(url, "sts")
+    sts.get_caller_identity()
+    proxy.latency_ms = 300
+    try:
+        started = time.perf_counter()
+        sts.get_caller_identity()
+        assert time.perf_counter() - started >= 0.3
+    finally:
+        proxy.latency_ms = 0
+
+
+def test_each_account_lives_in_one_emulator(proxied: tuple[LatencyProxy, str, dict[str, str]]) -> None:
+    """Calls with a member's assumed credentials reach the emulator that holds the member, named as the
+    member: what was seeded there is found again whichever credentials of the account ask."""
+    proxy, url, accounts = proxied
+    for account in accounts.values():
+        ec2 = _client(url, "ec2", _assume(url, account))
+        assert ec2.describe_instances()["Reservations"]
