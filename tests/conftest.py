@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -28,7 +29,8 @@ from typing import Any, Callable, Iterator
 import pytest
 import tftest
 
-from harness.emulator import running_emulator
+from harness.emulator import stop as stop_process
+from harness.emulator import running_emulator, start_zygote
 from scripts.demo import DemoRun
 from support.complete_example import Lifecycle, run_and_read
 from support.instances import GeneratedRoot, instance_of, instance_summary, instances_of, write_root
@@ -37,13 +39,26 @@ from support.terraform_cli import check, run
 from harness.tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
 
 EXAMPLES = REPO_ROOT / "examples"
+ZYGOTE = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
 MODULES = REPO_ROOT / "modules"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Before the workers start (or the tests, without workers): the plugin cache holds every provider."""
+    """Before the workers start (or the tests, without workers): a moto zygote starts importing moto, from
+    which every emulator of the run is forked (harness/moto_zygote.py), and the plugin cache is filled."""
     if not hasattr(config, "workerinput"):
+        folder = Path(tempfile.mkdtemp(prefix="moto-zygote-"))
+        process, environment = start_zygote(folder)
+        os.environ.update(environment)  # the workers, started after this, inherit it
+        config.stash[ZYGOTE] = (process, folder)
         fill_plugin_cache()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if ZYGOTE in config.stash:
+        process, folder = config.stash[ZYGOTE]
+        stop_process(process)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
