@@ -6,7 +6,9 @@ become module instances of one generated root, planned once per run (tests/suppo
 the bad-input contract is one plan as well.
 
 `make test` runs the suite on every core with pytest-xdist, a file per worker (--dist loadfile), so a
-file's module fixtures are built once. Each worker has its own emulator on its own free port. The inits
+file's module fixtures are built once; files go longest first by their recorded seconds
+(tests/durations.json, `make durations`). Each worker has its own emulator on its own free port; every
+emulator of the run is forked from one moto zygote that imported moto once (harness/moto_zygote.py). The inits
 and the plans are shared by the workers of one run: the first worker that needs one makes it under a
 file lock in the run's temporary folder, the others wait for it and read it (nothing outlives the run).
 The provider plugin cache is filled once before any worker starts (pytest_configure).
