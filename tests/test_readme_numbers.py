@@ -39,15 +39,16 @@ def test_the_resources_of_the_plain_call(plain_call) -> None:
         assert f"`{resource_type}`" in README and plan.only(resource_type), resource_type
 
 
-def test_the_scp_size_quoted_for_the_organization_example(plan_summary) -> None:
-    size = plan_summary(EXAMPLES / "organization").outputs["scp_characters"]
-    assert quoted(r"`scp_characters` shows the size \(([\d,]+) for the example\)") == size
+def test_the_scp_sizes_quoted_for_the_organization_example(plan_summary) -> None:
+    sizes = plan_summary(EXAMPLES / "organization").outputs["scp_characters"]
+    for part in ("launch", "approval"):
+        assert quoted(rf"`scp_characters` shows each size \(.*?{part} ([\d,]+)[,;)]") == sizes[part], part
 
 
 def test_the_scp_size_quoted_over_the_limit(plan_error) -> None:
     case = CONTRACT["scp-over-the-size-limit"]
     error = plan_error(REPO_ROOT / case["directory"], **case["vars"])
-    planned = re.search(r"The SCP document would be (\d+) characters", error)
+    planned = re.search(r"An SCP document would be (\d+) characters", error)
     assert planned, error[-2000:]
-    assert quoted(r"The SCP document would be (\d+) characters") == int(planned.group(1))
+    assert quoted(r"An SCP document would be (\d+) characters") == int(planned.group(1))
     assert quoted(r"`terraform plan` fails, here with (\d+) long publisher ARNs") == len(case["vars"]["ami_publisher_arns"])
