@@ -60,7 +60,7 @@ def test_run_instances_is_allowed_once_and_the_deny_decides_the_image(basic) -> 
     """One Allow for every resource RunInstances authorizes; which images may launch is DenyLaunchWithUnapprovedImage's
     to say (the approval is written once, in the Deny, which keeps the policy within 6,144 characters)."""
     allow = basic["AllowRunInstances"]
-    assert allow == {"Sid": "AllowRunInstances", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}
+    assert allow == {"Sid": "AllowRunInstances", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "arn:aws:ec2:*:*:*"}
     assert [sid for sid, s in basic.items() if s["Effect"] == "Allow"] == ["AllowRunInstances", "AllowTagOnLaunch"]
 
 

@@ -35,7 +35,7 @@ POLICY_ATTRIBUTES = {
     "aws_organizations_policy": "content",
 }
 
-# The only findings allowed, each for the statements or documents named (README.md, ## Security).
+# The only findings allowed, each for the statements or documents named (CONTRIBUTING.md, ## How it is tested).
 
 
 def allowed(resource_type: str, sid: str | None, issue: str, detail: Any) -> bool:
