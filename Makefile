@@ -10,13 +10,16 @@ UV := $(UV_VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench bench-org docs venv clean
+.PHONY: demo test durations bench bench-org docs release try try-stop venv clean
 
 demo: $(VENV)/.installed  ## Apply examples/complete to a local AWS emulator and show the guardrails working.
 	$(PY) -m scripts.demo
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Install pinned requirements, run the test suite.
 	$(VENV)/bin/pytest
+
+durations: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Run the suite and record each test file's seconds (tests/durations.json), which orders the next runs.
+	$(VENV)/bin/pytest --record-durations
 
 bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider-only floor.
 	$(PY) -m scripts.bench
@@ -26,6 +29,15 @@ bench-org: $(VENV)/.installed $(C7N_VENV)/.installed  ## Organization audit besi
 
 docs: $(VENV)/.installed  ## Regenerate the terraform-docs tables (requirements ... outputs) in the READMEs.
 	$(PY) -m scripts.readme_tables
+
+release: $(VENV)/.installed  ## dist/: module archive, CLI wheel and sdist, SHA256SUMS, all of VERSION.
+	$(PY) -m scripts.release
+
+try: $(VENV)/.installed  ## Leave an AWS emulator running with a seeded fleet; print the CLI commands to try on it.
+	$(PY) -m scripts.try_cli start
+
+try-stop: $(VENV)/.installed  ## Stop the emulator that `make try` left running.
+	$(PY) -m scripts.try_cli stop
 
 # One after the other: uv already uses every core, so building both at once is no faster.
 venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed

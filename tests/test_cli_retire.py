@@ -645,14 +645,13 @@ def test_references_keep_an_ami_unless_in_use_ones_are_included() -> None:
 
 
 def test_progress_says_what_each_region_does_on_a_terminal_only() -> None:
-    from approved_amis.retire import RetireProgress
+    from approved_amis.output import Heartbeat
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
-        progress = RetireProgress(stream)
-        progress.step("us-east-1", "weighing 3 AMI(s)")
-        progress.clear()
-        assert ("retire: us-east-1 weighing 3 AMI(s)" in stream.getvalue()) is shown
+        with Heartbeat(stream, "retire", 2) as progress:
+            progress.step("us-east-1", "weighing 3 AMI(s)")
+        assert ("retire: 0 of 2 regions checked, 0 s; us-east-1 weighing 3 AMI(s)" in stream.getvalue()) is shown

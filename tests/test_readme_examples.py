@@ -25,7 +25,16 @@ def usage_blocks(readme: Path) -> list[str]:
 USAGE_BLOCKS = [block for readme in READMES for block in usage_blocks(readme)]
 
 
-REGISTRY_SOURCE = "your-org/approved-amis/aws"
+VERSION = (REPO_ROOT / "VERSION").read_text().strip()
+# Where a release's files are published: the one part of a source that depends on where the project is hosted.
+RELEASE_ADDRESS = f"https://github.com/your-org/terraform-aws-approved-amis/releases/download/v{VERSION}"
+# The module archive `make release` builds (scripts/release.py), as a consumer's `source`.
+RELEASE_SOURCE = f"{RELEASE_ADDRESS}/terraform-aws-approved-amis-{VERSION}.tar.gz"
+
+
+def package_of(source: str) -> str:
+    """A module source without its `//<subdirectory>` (the `//` of `https://` is not one)."""
+    return re.sub(r"(?<!:)//.*$", "", source)
 
 
 def local_source(source: str) -> str:
@@ -35,12 +44,11 @@ def local_source(source: str) -> str:
 
 
 def local_config(block: str) -> str:
-    """The block as it plans here: registry sources become this checkout, their `version` pins go (Terraform
-    accepts `version` only with a registry source; tests/test_release.py checks the pins)."""
+    """The block as it plans here: the release archive becomes this checkout (tests/test_release.py plans the
+    README's usage from the archive itself, served over HTTP)."""
     for source in re.findall(r'^\s*source\s*=\s*"([^"]+)"', block, flags=re.MULTILINE):
-        assert source.split("//")[0] == REGISTRY_SOURCE, f"usage blocks name the registry source, not {source}"
-    config = re.sub(r'^(\s*source\s*=\s*)"([^"]+)"(.*)$', lambda m: f'{m.group(1)}"{local_source(m.group(2))}"', block, flags=re.MULTILINE)
-    return re.sub(r'^\s*version\s*=\s*"[^"]*"\s*\n', "", config, flags=re.MULTILINE)
+        assert package_of(source) == RELEASE_SOURCE, f"usage blocks name the release archive, not {source}"
+    return re.sub(r'^(\s*source\s*=\s*)"([^"]+)"(.*)$', lambda m: f'{m.group(1)}"{local_source(m.group(2))}"', block, flags=re.MULTILINE)
 
 
 def test_the_readme_shows_usage() -> None:

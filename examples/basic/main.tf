@@ -20,7 +20,7 @@ resource "aws_iam_role" "deployer" {
 }
 
 module "approved_amis" {
-  source = "../../" # run from this repository; in your root: source = "your-org/approved-amis/aws" and version = "<release>"
+  source = "../../" # run from this repository; in your root: the release archive or a git ref (README.md, Usage)
 
   name = "approved-amis-basic"
 

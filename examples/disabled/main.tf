@@ -5,7 +5,7 @@ provider "aws" {
 }
 
 module "approved_amis" {
-  source = "../../" # run from this repository; in your root: source = "your-org/approved-amis/aws" and version = "<release>"
+  source = "../../" # run from this repository; in your root: the release archive or a git ref (README.md, Usage)
 
   create = false
 

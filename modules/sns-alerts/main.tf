@@ -126,6 +126,15 @@ resource "aws_sns_topic_subscription" "this" {
   endpoint  = each.value.endpoint
 }
 
+# A topic created here with no subscriber delivers every alert to no one. A warning at plan time, not an
+# error: an apply before the subscribers are known (or added outside Terraform) is legitimate.
+check "alerts_have_a_subscriber" {
+  assert {
+    condition     = !local.create_topic || length(var.subscriptions) > 0
+    error_message = "The alerts topic ${local.topic_name} has no subscriber: NON_COMPLIANT alerts reach no one. Add subscriptions (root module: sns_subscriptions = [{ protocol = \"email\", endpoint = \"secops@example.com\" }]), or give an existing topic with topic_arn (sns_topic_arn)."
+  }
+}
+
 ################################################################################
 # Dead-letter queue
 ################################################################################

@@ -31,14 +31,14 @@ from botocore.parsers import ResponseParserError
 DEFAULT_RETRY_MODE = "standard"
 DEFAULT_MAX_ATTEMPTS = 10
 MAX_POOL_CONNECTIONS = 20
-# The one STS client that assumes the role in every account serves at most this many calls at once
-# (--max-workers, at most 64): a connection each, kept for the next account.
-STS_POOL_CONNECTIONS = 64
 # An endpoint that does not accept a connection within this many seconds counts as not answering. A
 # connection that fails is tried CONNECT_ATTEMPTS times in all (throttling keeps its own, larger budget), so a
 # dead endpoint ends the command within seconds: the user is told at the first failure (`warn_unreachable`).
 CONNECT_TIMEOUT_SECONDS = 3
 CONNECT_ATTEMPTS = 2
+# The one STS client that assumes the role in every account serves at most this many calls at once
+# (--max-workers, at most 64): a connection each, kept for the next account.
+STS_POOL_CONNECTIONS = 64
 
 ACCESS_DENIED_CODES = frozenset(
     {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthFailure", "OptInRequired"}

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -64,7 +67,7 @@ def reason_via(reason: str, via: str | None) -> str:
     return f"{reason} (via {via})" if via else reason
 
 
-AUDIT_FIELDS = ("resource_type", "resource_id", "region", "ami_id", "verdict", "reason")
+AUDIT_FIELDS = ("resource_type", "resource_id", "kind", "region", "ami_id", "verdict", "reason")
 
 
 def verdict_summary(counts: Counter[Verdict], noun: str = "AMI uses") -> str:
@@ -210,28 +213,106 @@ class Writer:
         pass
 
 
+# The table lists what needs attention first: unapproved, then unknown, then approved (rows with another or
+# no verdict last, in the order they came).
+VERDICT_ORDER = {Verdict.UNAPPROVED.value: 0, Verdict.UNKNOWN.value: 1, Verdict.APPROVED.value: 2}
+# Verdict colours on a terminal (SGR codes): red, yellow, green.
+VERDICT_COLOURS = {Verdict.UNAPPROVED.value: "31", Verdict.UNKNOWN.value: "33", Verdict.APPROVED.value: "32"}
+# The last column is wrapped to what the others leave of the width; below this many characters it goes
+# on lines of its own, indented, under the row.
+MIN_LAST_COLUMN = 24
+
+
+def colour_wanted(stream: TextIO) -> bool:
+    """Colour on a terminal, unless NO_COLOR is set to anything but the empty string (no-color.org)."""
+    return not os.environ.get("NO_COLOR") and _isatty(stream)
+
+
+def table_width(stream: TextIO) -> int | None:
+    """The terminal's width (COLUMNS first, as shutil reads it) when stream is one; None otherwise: piped
+    output keeps each row on one line, for grep and friends."""
+    return shutil.get_terminal_size().columns if _isatty(stream) else None
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 class TableWriter(Writer):
-    """Fixed-width columns so each row prints as soon as it is known; the summary line ends the table."""
+    """Fixed-width columns, rows grouped by verdict (unapproved first), the last column wrapped to the
+    terminal's width, verdicts in colour on a terminal; the summary line ends the table.
+
+    Grouping holds a group's rows until it is complete: the whole table for one account, one account's
+    rows across an organization (its group). json and csv stream every row as it is known."""
 
     def __init__(self, stream: TextIO, layout: Layout, summary_stream: TextIO | None = None) -> None:
         super().__init__(stream, layout, stream)
         self._rows = 0
         self._group: Any = None
+        self._pending: list[dict[str, Any]] = []
+        self._width = table_width(stream)
+        self._colour = colour_wanted(stream)
+        self._verdict_column = next(
+            (i for i, column in enumerate(layout.columns) if column.header == "VERDICT"), None
+        )
 
-    def _line(self, cells: list[str]) -> str:
-        padded = [cell.ljust(column.width) for cell, column in zip(cells, self.layout.columns)]
-        return "  ".join(padded).rstrip()
+    def _fit(self, rows: list[list[str]]) -> None:
+        """On a terminal, each column but the last as wide as its widest cell so far (the header's at
+        least); piped, the layout's widths, the same whatever the rows."""
+        headers = [column.header for column in self.layout.columns[:-1]]
+        if self._width is None:
+            self._widths = [column.width for column in self.layout.columns[:-1]]
+            return
+        previous = getattr(self, "_widths", [len(header) for header in headers])
+        self._widths = [max([previous[i], *(len(cells[i]) for cells in rows)]) for i in range(len(headers))]
+
+    def _lines(self, cells: list[str], header: bool = False) -> list[str]:
+        padded = [cell.ljust(width) for cell, width in zip(cells[:-1], self._widths)]
+        if self._colour and not header and self._verdict_column is not None and self._verdict_column < len(padded):
+            code = VERDICT_COLOURS.get(cells[self._verdict_column])
+            if code:
+                padded[self._verdict_column] = f"\033[{code}m{padded[self._verdict_column]}\033[0m"
+        last = cells[-1]
+        if self._width is None or header:
+            return ["  ".join([*padded, last]).rstrip()]
+        indent = sum(width + 2 for width in self._widths)
+        room = self._width - indent
+        if room >= MIN_LAST_COLUMN:
+            wrapped = textwrap.wrap(last, room, break_on_hyphens=False) or [""]
+            return ["  ".join([*padded, wrapped[0]]).rstrip(), *(" " * indent + more for more in wrapped[1:])]
+        wrapped = textwrap.wrap(last, max(self._width - 4, MIN_LAST_COLUMN), break_on_hyphens=False)
+        return ["  ".join(padded).rstrip(), *("    " + more for more in wrapped)]
+
+    def _print(self, lines: list[str]) -> None:
+        for line in lines:
+            print(line, file=self.stream)
 
     def _write(self, row: dict[str, Any]) -> None:
-        if self._rows == 0:
-            print(self._line([column.header for column in self.layout.columns]), file=self.stream)
-        if self.layout.group_by and self.layout.group_heading and row.get(self.layout.group_by) != self._group:
-            self._group = row.get(self.layout.group_by)
-            print(("\n" if self._rows else "") + self.layout.group_heading(row), file=self.stream)
-        self._rows += 1
-        print(self._line([column.value(row) for column in self.layout.columns]), file=self.stream)
+        group_by = self.layout.group_by
+        if group_by and self._pending and row.get(group_by) != self._pending[-1].get(group_by):
+            self._flush()
+        self._pending.append(row)
+
+    def _flush(self) -> None:
+        rows = sorted(self._pending, key=lambda row: VERDICT_ORDER.get(row.get("verdict"), len(VERDICT_ORDER)))
+        self._pending = []
+        cells = [[column.value(row) for column in self.layout.columns] for row in rows]
+        self._fit(cells)
+        for row, row_cells in zip(rows, cells):
+            if self._rows == 0:
+                self._print(self._lines([column.header for column in self.layout.columns], header=True))
+            if self.layout.group_by and self.layout.group_heading and row.get(self.layout.group_by) != self._group:
+                self._group = row.get(self.layout.group_by)
+                heading = self.layout.group_heading(row)
+                print(("\n" if self._rows else "") + (f"\033[1m{heading}\033[0m" if self._colour else heading), file=self.stream)
+            self._rows += 1
+            self._print(self._lines(row_cells))
 
     def _close(self) -> None:
+        self._flush()
         if self._rows:
             print(file=self.stream)
 
@@ -293,6 +374,68 @@ class StatusLine:
         if self._enabled:
             self._stream.write("\r\033[K")
             self._stream.flush()
+
+
+class Heartbeat(StatusLine):
+    """`retire: 1 of 4 regions checked, 12 s` on `stream` while long work runs, redrawn every `interval`
+    seconds by a thread of its own whatever the work is doing, so that a terminal never sits silent; only
+    when `stream` is a terminal. A context manager: the line is cleared on exit. Safe from several threads."""
+
+    def __init__(self, stream: TextIO, label: str, total: int | None, unit: str = "regions", interval: float = 1.0) -> None:
+        super().__init__(stream)
+        self._label, self._total, self._unit, self._interval = label, total, unit, interval
+        self._done = 0
+        self._steps: dict[str, str] = {}
+        self._started = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _text(self) -> str:
+        elapsed = time.monotonic() - self._started
+        if self._total is None:
+            return f"{self._label}: starting, {elapsed:.0f} s"
+        doing = "".join(f"; {where} {what}" for where, what in self._steps.items())
+        return f"{self._label}: {self._done} of {self._total} {self._unit} checked, {elapsed:.0f} s{doing}"
+
+    def expect(self, total: int) -> None:
+        """How many units there are, once known (until then the line says `starting`)."""
+        with self._lock:
+            self._total = total
+
+    def step(self, where: str, doing: str) -> None:
+        """Say what one unit (`us-east-1`) is doing now (`weighing 12 AMI(s)`), until it is done."""
+        with self._lock:
+            self._steps[where] = doing
+            if self._enabled:
+                self._show(self._text, force=True)
+
+    def tick(self, result: Any = None) -> Any:
+        """Count one unit done (and redraw); return `result`, so that a mapped function can be wrapped."""
+        with self._lock:
+            self._done += 1
+            if self._enabled:
+                self._show(self._text, force=True)
+        return result
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            with self._lock:
+                self._show(self._text, force=True)
+
+    def __enter__(self) -> "Heartbeat":
+        self._started = time.monotonic()
+        if self._enabled:
+            with self._lock:
+                self._show(self._text, force=True)
+            self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.clear()
 
 
 ################################################################################

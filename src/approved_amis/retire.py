@@ -15,7 +15,7 @@ from approved_amis import aws, fanout, images, options
 from approved_amis.classify import Classification, Classifier, Verdict
 from approved_amis.images import Image, Sharing
 from approved_amis.inventory import ACTIVE_INSTANCE_STATES, instance_pages
-from approved_amis.output import RETIRE_LAYOUT, StatusLine, make_writer
+from approved_amis.output import RETIRE_LAYOUT, Heartbeat, make_writer
 from approved_amis.rule import ApprovalRule
 
 DEFAULT_DAYS = 90
@@ -304,28 +304,13 @@ def read_usage_report(report: images.UsageReport) -> tuple[str, bool] | None:
     return f"used by {who} per usage report of {report.creation_time}", True
 
 
-class RetireProgress(StatusLine):
-    """What each region is doing (`us-east-1: weighing 12 AMIs`) on stderr, only when it is a terminal."""
-
-    def __init__(self, stream: TextIO) -> None:
-        super().__init__(stream)
-        self._steps: dict[str, str] = {}
-
-    def step(self, region: str, doing: str) -> None:
-        if not self._enabled:
-            return
-        with self._lock:
-            self._steps[region] = doing
-            self._show(lambda: "retire: " + ", ".join(f"{r} {d}" for r, d in self._steps.items()), force=True)
-
-
 def region_candidates(
     region: str,
     clients: dict[str, Any],
     rule: ApprovalRule,
     account_id: str,
     args: argparse.Namespace,
-    progress: RetireProgress | None = None,
+    progress: Heartbeat | None = None,
 ) -> RegionCandidates:
     now = datetime.now(timezone.utc)
     cutoff = now - timedelta(days=args.days)
@@ -418,14 +403,17 @@ def run(args: argparse.Namespace) -> int:
     if args.deregister and not args.yes and not sys.stdin.isatty():
         raise aws.UsageError("--deregister needs confirmation: run it on a terminal, or add --yes")
     rule = options.rule_from_args(args)
-    session = aws.session(args.profile)
-    chosen = options.region_choice(args)
-    regions = aws.enabled_regions_here(session) if chosen is None else aws.check_regions(session, chosen)
-    account_id = aws.account_id(session, regions[0])
-    clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
-    progress = RetireProgress(sys.stderr)
-    results = fanout.map_regions(lambda r: region_candidates(r, clients[r], rule, account_id, args, progress), regions)
-    progress.clear()
+    # From the first call on: resolving regions and the account is already a wait on a slow endpoint.
+    with Heartbeat(sys.stderr, "retire", None) as heartbeat:
+        session = aws.session(args.profile)
+        chosen = options.region_choice(args)
+        regions = aws.enabled_regions_here(session) if chosen is None else aws.check_regions(session, chosen)
+        account_id = aws.account_id(session, regions[0])
+        clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
+        heartbeat.expect(len(regions))
+        results = fanout.map_regions(
+            lambda r: heartbeat.tick(region_candidates(r, clients[r], rule, account_id, args, heartbeat)), regions
+        )
 
     candidates = sorted(
         (c for result in results for c in result.candidates),
