@@ -10,13 +10,16 @@ UV := $(UV_VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --compile-bytecode
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench bench-org docs release try try-stop venv clean
+.PHONY: demo test durations bench bench-org docs release try try-stop venv clean
 
 demo: $(VENV)/.installed  ## Apply examples/complete to a local AWS emulator and show the guardrails working.
 	$(PY) -m scripts.demo
 
 test: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Install pinned requirements, run the test suite.
 	$(VENV)/bin/pytest
+
+durations: $(VENV)/.installed $(CHECKOV_VENV)/.installed  ## Run the suite and record each test file's seconds (tests/durations.json), which orders the next runs.
+	$(VENV)/bin/pytest --record-durations
 
 bench: $(VENV)/.installed  ## Plan wall time of the examples beside the provider-only floor.
 	$(PY) -m scripts.bench

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import threading
 from pathlib import Path
+from typing import Callable
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache"
@@ -123,6 +124,47 @@ def emulator_credentials(endpoint_url: str) -> dict[str, str]:
         "AWS_CONFIG_FILE": os.devnull,
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
+
+
+DEFAULT_TIMEOUT = 900
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT,
+    on_line: Callable[[str], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`terraform ARGS` in cwd; the completed process, whatever its exit code.
+
+    With on_line, standard error is merged into standard output and each line is handed to on_line as
+    terraform prints it (a long apply shows its progress), besides being kept in the result.
+    """
+    if on_line is None:
+        return subprocess.run(["terraform", *args], cwd=cwd, env=env, text=True, capture_output=True, timeout=timeout)
+    lines: list[str] = []
+    with subprocess.Popen(
+        ["terraform", *args], cwd=cwd, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    ) as process:
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line)
+                on_line(line.rstrip("\n"))
+        finally:
+            timer.cancel()
+    return subprocess.CompletedProcess(process.args, process.returncode, "".join(lines), "")
+
+
+def must(result: subprocess.CompletedProcess[str]) -> str:
+    """The output of a run that must have succeeded; an AssertionError with the end of its output otherwise."""
+    assert result.returncode == 0, f"{' '.join(result.args)} failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
+    return result.stdout
+
+
+def check(args: list[str], cwd: Path, env: dict[str, str], timeout: int = DEFAULT_TIMEOUT) -> str:
+    """`terraform ARGS` that must succeed: its standard output."""
+    return must(run(args, cwd, env, timeout))
 
 
 if __name__ == "__main__":

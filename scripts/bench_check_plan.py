@@ -21,8 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-
+from harness import emulator
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials
 
@@ -32,14 +31,7 @@ MODULES = ("", "module.web", 'module.workers["batch"]', 'module.workers["stream"
 
 def seed(url: str, count: int) -> list[str]:
     """Register `count` AMIs: half approved, a quarter untagged, a quarter tagged in the wrong case."""
-    credentials = emulator_credentials(url)
-    ec2 = boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=url,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-    )
+    ec2 = emulator.client("ec2", url, REGION)
     ids = []
     for index in range(count):
         image_id = ec2.register_image(Name=f"bench-{index}", RootDeviceName="/dev/xvda")["ImageId"]

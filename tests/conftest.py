@@ -6,7 +6,9 @@ become module instances of one generated root, planned once per run (tests/suppo
 the bad-input contract is one plan as well.
 
 `make test` runs the suite on every core with pytest-xdist, a file per worker (--dist loadfile), so a
-file's module fixtures are built once. Each worker has its own emulator on its own free port. The inits
+file's module fixtures are built once; files go longest first by their recorded seconds
+(tests/durations.json, `make durations`). Each worker has its own emulator on its own free port; every
+emulator of the run is forked from one moto zygote that imported moto once (harness/moto_zygote.py). The inits
 and the plans are shared by the workers of one run: the first worker that needs one makes it under a
 file lock in the run's temporary folder, the others wait for it and read it (nothing outlives the run).
 The provider plugin cache is filled once before any worker starts (pytest_configure).
@@ -21,6 +23,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -28,20 +31,36 @@ from typing import Any, Callable, Iterator
 import pytest
 import tftest
 
-from harness.emulator import running_emulator
+from harness.emulator import stop as stop_process
+from harness.emulator import running_emulator, start_zygote
+from scripts.demo import DemoRun
+from support.complete_example import Lifecycle, run_and_read
 from support.instances import GeneratedRoot, instance_of, instance_summary, instances_of, write_root
 from support.planning import PlanSummary, summarize
 from support.terraform_cli import check, run
 from harness.tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
 
 EXAMPLES = REPO_ROOT / "examples"
+ZYGOTE = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
 MODULES = REPO_ROOT / "modules"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Before the workers start (or the tests, without workers): the plugin cache holds every provider."""
+    """Before the workers start (or the tests, without workers): a moto zygote starts importing moto, from
+    which every emulator of the run is forked (harness/moto_zygote.py), and the plugin cache is filled."""
     if not hasattr(config, "workerinput"):
+        folder = Path(tempfile.mkdtemp(prefix="moto-zygote-"))
+        process, environment = start_zygote(folder)
+        os.environ.update(environment)  # the workers, started after this, inherit it
+        config.stash[ZYGOTE] = (process, folder)
         fill_plugin_cache()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if ZYGOTE in config.stash:
+        process, folder = config.stash[ZYGOTE]
+        stop_process(process)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
@@ -51,29 +70,68 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return 2 * (os.cpu_count() or 1)
 
 
-# Files whose fixtures take longest (terraform apply, checkov, many plans), longest first. Workers take
-# whole files in this order, then the rest in collection order, so no long file starts last and keeps
-# one worker busy while the other idles. A new file that takes more than ~20 s belongs here.
-SLOWEST_FILES_FIRST = (
-    "test_demo.py",
-    "test_apply.py",
-    "test_cli_check_plan.py",
-    "test_cli_audit_organization.py",
-    "test_cli_permissions.py",
-    "test_organization.py",
-    "test_validation.py",
-    "test_policy_matrix.py",
-    "test_lint.py",
-    "test_cli_audit.py",
-    "test_ci_example.py",
-    "test_toggles.py",
-    "test_nothing_half_applied.py",
-)
+# Seconds each test file took in a recorded run (`make durations`). Workers take whole files, longest first,
+# so no long file starts last and keeps one worker busy while the others idle; a file not recorded yet
+# goes after the recorded ones.
+DURATIONS = Path(__file__).with_name("durations.json")
+# Files that share a session fixture too costly to build twice run on one worker, as one unit of work.
+SAME_WORKER = {"tests/test_demo.py": "tests/test_apply.py"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--record-durations", action="store_true", help=f"write each test file's seconds to {DURATIONS.name}"
+    )
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its file, or the file it shares a worker with."""
+    path = nodeid.split("::", 1)[0]
+    return SAME_WORKER.get(path, path)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: index for index, name in enumerate(SLOWEST_FILES_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: file order kept otherwise
+    recorded: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.is_file() else {}
+    seconds: dict[str, float] = {}
+    for item in items:
+        unit = unit_of(item.nodeid)
+        seconds[unit] = seconds.get(unit, 0.0) + recorded.get(item.nodeid.split("::", 1)[0], 0.0)
+    items.sort(key=lambda item: -seconds[unit_of(item.nodeid)])  # stable: collection order within a unit
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's per-file scheduling, with the files of SAME_WORKER as one unit."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class SharedFixtureScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+    return SharedFixtureScheduling(config, log)
+
+
+_file_seconds: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up each file's setup, call and teardown time (on the controller, reports come from every worker)."""
+    path = report.nodeid.split("::", 1)[0]
+    _file_seconds[path] = _file_seconds.get(path, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if session.config.getoption("--record-durations") and not hasattr(session.config, "workerinput"):
+        rounded = {path: round(seconds, 1) for path, seconds in sorted(_file_seconds.items())}
+        DURATIONS.write_text(json.dumps(rounded, indent=2) + "\n")
+
+
+@pytest.fixture(scope="session")
+def complete_example() -> tuple[DemoRun, Lifecycle]:
+    """One run of the demo on examples/complete (apply, audit, second plan, destroy), read between its steps:
+    what it printed, and what the account held. tests/test_demo.py and tests/test_apply.py share it, and
+    the scheduler below gives both files to one worker, so the example is applied once per run."""
+    return run_and_read()
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
 
+from harness.emulator import client
 from harness.tfcli import emulator_credentials
 
 ACCOUNT_ID = "123456789012"  # the emulator's default account
@@ -30,9 +30,7 @@ class Fleet:
 
 def clients(endpoint: str, region: str, credentials: dict[str, str] | None = None) -> tuple[Any, Any]:
     """EC2 and Auto Scaling clients, in the emulator's default account unless `credentials` name another."""
-    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    options = dict(region_name=region, endpoint_url=endpoint, **keys)
-    return boto3.client("ec2", **options), boto3.client("autoscaling", **options)
+    return client("ec2", endpoint, region, credentials), client("autoscaling", endpoint, region, credentials)
 
 
 def _image(ec2: Any, builder: str, name: str, tags: list[dict[str, str]]) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 
+from harness import emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials, terraform_env
 from support.terraform_cli import check as terraform
 
@@ -54,14 +54,7 @@ class SeededAmis:
 
 
 def client(endpoint_url: str, service: str, region: str = REGION) -> Any:
-    credentials = emulator_credentials(endpoint_url)
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=endpoint_url,
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-    )
+    return emulator.client(service, endpoint_url, region)
 
 
 def seed_amis(endpoint_url: str) -> SeededAmis:
