@@ -8,7 +8,6 @@ import re
 
 import yaml
 
-from conftest import EXAMPLES
 from harness.tfcli import REPO_ROOT
 
 README = " ".join((REPO_ROOT / "README.md").read_text().split())  # figures may wrap
@@ -21,15 +20,10 @@ def quoted(pattern: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def test_the_scp_size_quoted_for_the_organization_example(plan_summary) -> None:
-    size = plan_summary(EXAMPLES / "organization").outputs["scp_characters"]
-    assert quoted(r"`scp_characters` shows the size \(([\d,]+) for the example\)") == size
-
-
 def test_the_scp_size_quoted_over_the_limit(plan_error) -> None:
     case = CONTRACT["scp-over-the-size-limit"]
     error = plan_error(REPO_ROOT / case["directory"], **case["vars"])
-    planned = re.search(r"The SCP document would be (\d+) characters", error)
+    planned = re.search(r"An SCP document would be (\d+) characters", error)
     assert planned, error[-2000:]
-    assert quoted(r"The SCP document would be (\d+) characters") == int(planned.group(1))
+    assert quoted(r"An SCP document would be (\d+) characters") == int(planned.group(1))
     assert quoted(r"`terraform plan` fails, here with (\d+) long publisher ARNs") == len(case["vars"]["ami_publisher_arns"])
