@@ -39,7 +39,9 @@ def test_bad_input_is_one_line_and_exit_2(case, closed_port, tmp_path, monkeypat
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err == f"approved-amis: error: {case['message'].replace('MISSING', missing)}\n"
-    assert elapsed < 2, f"{elapsed:.1f}s: the input should be rejected before any AWS call"
+    # Any AWS call would go to the closed port and say "no answer from" first: the line above proves there was
+    # none; the time only bounds the command's own work, loosely, as the machine may be loaded.
+    assert "no answer from" not in err and elapsed < 10, f"{elapsed:.1f}s: the input should be rejected before any AWS call"
 
 
 def test_a_valid_rule_passes_the_same_checks() -> None:
