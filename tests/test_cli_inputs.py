@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import time
@@ -33,15 +32,15 @@ def test_bad_input_is_one_line_and_exit_2(case, closed_port, tmp_path, monkeypat
     plan.write_text('{"format_version": "1.2", "resource_changes": []}')
     missing = str(tmp_path / "missing")
     argv = [str(plan) if a == "PLAN" else a.replace("MISSING", missing) for a in case["argv"]]
-    started = time.monotonic()
+    sent: list[str] = []
+    monkeypatch.setattr(
+        "botocore.httpsession.URLLib3Session.send", lambda self, request: sent.append(request.url) or None
+    )
     code = cli.main(argv)
-    elapsed = time.monotonic() - started
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err == f"approved-amis: error: {case['message'].replace('MISSING', missing)}\n"
-    # Any AWS call would go to the closed port and say "no answer from" first: the line above proves there was
-    # none; the time only bounds the command's own work, loosely, as the machine may be loaded.
-    assert "no answer from" not in err and elapsed < 10, f"{elapsed:.1f}s: the input should be rejected before any AWS call"
+    assert sent == [], "the input should be rejected before any AWS call"
 
 
 def test_a_valid_rule_passes_the_same_checks() -> None:
