@@ -139,7 +139,13 @@ def _rule_cases() -> dict[str, dict[str, Any]]:
 
 
 RULE_CASES = _rule_cases()
-DEFAULTS = {"approval_tag_key": "Environment", "approval_tag_values": ["Prod"], "approved_ami_ids": [], "approved_ami_owners": []}
+DEFAULTS = {
+    "approval_tag_key": "Environment",
+    "approval_tag_values": ["Prod"],
+    "approved_ami_ids": [],
+    "approved_ami_owners": [],
+    "ami_parameter_paths": [],
+}
 
 
 @pytest.mark.parametrize("case", sorted(RULE_CASES))
@@ -155,6 +161,7 @@ def test_every_bad_rule_input_the_module_rejects_the_cli_rejects(case: str) -> N
             tuple(inputs["approval_tag_values"]),
             tuple(inputs["approved_ami_ids"]),
             tuple(inputs["approved_ami_owners"]),
+            tuple(inputs["ami_parameter_paths"]),
         )
 
 
