@@ -10,6 +10,7 @@ import yaml
 
 from harness.tfcli import REPO_ROOT
 
+EXAMPLES = REPO_ROOT / "examples"
 README = " ".join((REPO_ROOT / "README.md").read_text().split())  # figures may wrap
 CONTRACT = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "bad_inputs_organization.yaml").read_text())
 
@@ -18,6 +19,12 @@ def quoted(pattern: str) -> int:
     match = re.search(pattern, README)
     assert match, f"the README no longer quotes /{pattern}/"
     return int(match.group(1).replace(",", ""))
+
+
+def test_the_scp_sizes_quoted_for_the_organization_example(plan_summary) -> None:
+    sizes = plan_summary(EXAMPLES / "organization").outputs["scp_characters"]
+    for part in ("launch", "approval"):
+        assert quoted(rf"`scp_characters` shows each size \(.*?{part} ([\d,]+)[,;)]") == sizes[part], part
 
 
 def test_the_scp_size_quoted_over_the_limit(plan_error) -> None:
