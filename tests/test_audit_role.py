@@ -55,9 +55,10 @@ def test_policy_is_read_only_and_every_action_exists(plan: Any) -> None:
 
 def test_the_role_grants_exactly_what_the_cli_readme_documents_for_audit(plan: Any) -> None:
     """The CLI's README row for `audit` is proven enough and each action needed (tests/test_cli_permissions.py);
-    the role adds only DescribeRegions, for --regions all."""
+    the role adds DescribeRegions, for --regions all, and GetAllowedImagesSettings, which audit reads when
+    allowed and the emulator does not serve (the README says so beside the table)."""
     from test_cli_permissions import documented_permissions
 
     (statement,) = plan.policy("aws_iam_role_policy.this[0]")["Statement"]
     needed, optional = documented_permissions()["audit"]
-    assert sorted(statement["Action"]) == sorted([*needed, *optional, "ec2:DescribeRegions"])
+    assert sorted(statement["Action"]) == sorted([*needed, *optional, "ec2:DescribeRegions", "ec2:GetAllowedImagesSettings"])

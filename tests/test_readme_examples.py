@@ -138,3 +138,18 @@ def test_the_readme_opens_with_the_two_commands_that_ci_runs() -> None:
     assert readme.index(first_block.group(0)) < readme.index("\n## ")
     ci = (REPO_ROOT / ".ci" / "run").read_text()
     assert re.search(r"^make test$", ci, flags=re.MULTILINE)
+
+
+def test_the_plain_call_creates_what_the_readme_says(usage_plans: dict[int, PlanSummary | str]) -> None:
+    """The README's figures for its first usage block, the plain call: resources in all, and of the alerts."""
+    index = USAGE_BLOCKS.index(usage_blocks(REPO_ROOT / "README.md")[0])
+    plan = usage_plans[index]
+    assert not isinstance(plan, str), plan
+    readme = " ".join((REPO_ROOT / "README.md").read_text().split())
+    mine = [address for address in plan.values if address.startswith(f"module.block_{index}.")]
+    total = re.search(r"The call above plans (\d+) resources", readme)
+    alerts = re.search(r"a CloudWatch alarm on failed deliveries: (\d+) resources", readme)
+    assert total and int(total.group(1)) == len(mine)
+    assert alerts and int(alerts.group(1)) == len([address for address in mine if ".module.sns_alerts." in address])
+    for resource_type in ("aws_iam_policy", "aws_iam_role_policy_attachment", "aws_config_config_rule"):
+        assert f"`{resource_type}`" in readme and [a for a in mine if f".{resource_type}." in a], resource_type

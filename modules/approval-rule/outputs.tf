@@ -3,12 +3,13 @@
 ################################################################################
 
 output "rule" {
-  description = "The approval rule: tag key and values, AMI IDs and owners approved regardless of tags."
+  description = "The approval rule: tag key and values, AMI IDs and owners approved regardless of tags, and the SSM parameter names a launch template may take its image from."
   value = {
-    tag_key    = var.approval_tag_key
-    tag_values = var.approval_tag_values
-    ami_ids    = var.approved_ami_ids
-    ami_owners = var.approved_ami_owners
+    tag_key             = var.approval_tag_key
+    tag_values          = var.approval_tag_values
+    ami_ids             = var.approved_ami_ids
+    ami_owners          = var.approved_ami_owners
+    ami_parameter_paths = var.ami_parameter_paths
   }
 }
 

@@ -20,7 +20,7 @@ locals {
 
   # Exactly the calls `approved-amis audit` makes in an account: instances, launch template versions,
   # spot requests, spot fleets and EC2 fleets, Auto Scaling groups and launch configurations, the images
-  # they use, and (--regions all) the regions.
+  # they use, the region's Allowed AMIs settings, and (--regions all) the regions.
   # None of these actions supports resource-level permissions: the resource is "*".
   audit_actions = [
     "autoscaling:DescribeAutoScalingGroups",
@@ -32,6 +32,7 @@ locals {
     "ec2:DescribeRegions",
     "ec2:DescribeSpotFleetRequests",
     "ec2:DescribeSpotInstanceRequests",
+    "ec2:GetAllowedImagesSettings",
   ]
 
   audit_policy = {
