@@ -1,7 +1,8 @@
 """Print the size of every document the approval rule renders for a large input, as AWS counts it.
 
 The input is tests/fixtures/realistic-input (3 approval tag values, 21 and then 10 AMI IDs, 3 owners,
-3 publishers, 2 exempt principals, 1 IAM administrator, 2 AMI parameter paths); IAM counts a managed policy without whitespace (limit 6,144),
+3 publishers, 2 exempt principals, 1 IAM administrator, 2 AMI parameter paths, 2 protected instance tag keys,
+the policy and boundary guarding themselves); IAM counts a managed policy without whitespace (limit 6,144),
 Organizations counts an SCP with it (limit 5,120), AWS Config allows 1,024 characters of input_parameters.
 
     python -m scripts.policy_sizes
