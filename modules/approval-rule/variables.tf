@@ -172,7 +172,7 @@ variable "restrict_image_builder_to_publishers" {
 }
 
 variable "ami_parameter_paths" {
-  description = "SSM parameter names, owned by the publishers, that launch templates may give as their image (resolve:ssm:<name>), each starting with / (wildcards allowed, for example \"/golden-ami/*\"). Only ami_publisher_arns may put, label or delete them; a template resolving any other parameter is an audit and check-plan finding. Empty: no statement."
+  description = "SSM parameter names, owned by the publishers, that launch templates may give as their image (resolve:ssm:<name>), each starting with / (wildcards allowed, for example \"/golden-ami/*\"). Only ami_publisher_arns may put or label them (deleting one is not refused, but recreating it is a put); a template resolving any other parameter is an audit and check-plan finding. Empty: no statement."
   type        = list(string)
   default     = []
 
