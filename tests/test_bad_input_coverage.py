@@ -23,7 +23,11 @@ KINDS = {
         "bad_inputs:empty-name",
     ],
     "too long": ["bad_inputs:tag-key-too-long", "bad_inputs:tag-value-too-long", "bad_inputs:policy-path-too-long"],
-    "reserved aws: prefix": ["bad_inputs:reserved-tag-key", "bad_inputs_layers:reserved-exemption-tag-key"],
+    "reserved aws: prefix": [
+        "bad_inputs:reserved-tag-key",
+        "bad_inputs_layers:reserved-exemption-tag-key",
+        "bad_inputs:reserved-protected-instance-tag-key",
+    ],
     "malformed AMI ID": ["bad_inputs:malformed-ami-id", "bad_inputs:ami-id-upper-case", "bad_inputs:not-an-ami-id"],
     "malformed ARN": [
         "bad_inputs:malformed-publisher-arn",
