@@ -20,7 +20,10 @@ module "approval_rule" {
   deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
   launch_configurations                  = var.launch_configurations
   restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
-  protect_principal_roles                = var.protect_principal_roles
+  ami_parameter_paths                    = var.ami_parameter_paths
+
+  restrict_data_lifecycle_manager_to_publishers = var.restrict_data_lifecycle_manager_to_publishers
+  protect_principal_roles                       = var.protect_principal_roles
 }
 
 ################################################################################

@@ -16,9 +16,9 @@ output "policy_json" {
   value       = module.iam_policy.policy_json
 }
 
-output "scp_policy_json" {
-  description = "The deny-only document, ready for a service control policy (JSON); null when the IAM layer is off."
-  value       = module.iam_policy.scp_policy_json
+output "scp_policy_jsons" {
+  description = "The deny-only documents, ready for two service control policies (JSON by part: launch, approval); null when the IAM layer is off."
+  value       = module.iam_policy.scp_policy_jsons
 }
 
 output "boundary_policy_json" {

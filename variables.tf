@@ -83,13 +83,25 @@ variable "deny_unpinned_launch_template_versions" {
 }
 
 variable "launch_configurations" {
-  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
+  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement). Accounts created on or after 2024-10-01 cannot create launch configurations at all."
   type        = string
-  default     = "approved_ami_ids"
+  default     = "none"
 }
 
 variable "restrict_image_builder_to_publishers" {
   description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder, whose service-linked role tags the AMIs it distributes. False leaves Image Builder to other grants."
+  type        = bool
+  default     = true
+}
+
+variable "ami_parameter_paths" {
+  description = "SSM parameter names, owned by the publishers, that launch templates may give as their image (resolve:ssm:<name>), each starting with / (wildcards allowed, for example \"/golden-ami/*\"). Only ami_publisher_arns may put, label or delete them; a template resolving any other parameter is an audit and check-plan finding. Empty: no statement."
+  type        = list(string)
+  default     = []
+}
+
+variable "restrict_data_lifecycle_manager_to_publishers" {
+  description = "Allow only ami_publisher_arns to create or update Data Lifecycle Manager policies, whose AMI policies tag the AMIs they create (TagsToAdd, CopyTags) through the execution role passed to dlm.amazonaws.com. False leaves Data Lifecycle Manager to other grants."
   type        = bool
   default     = true
 }

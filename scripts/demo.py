@@ -241,8 +241,9 @@ def _applied(
         console.say(json.dumps(outputs["approval_rule"]["value"], indent=2))
     with console.step(f"IAM policy {outputs['policy_arn']['value']}"):
         describe_policy(console, json.loads(outputs["policy_json"]["value"]))
-    with console.step("SCP-ready document (deny statements only)"):
-        describe_policy(console, json.loads(outputs["scp_policy_json"]["value"]))
+    for part, document in outputs["scp_policy_jsons"]["value"].items():
+        with console.step(f"SCP-ready document, {part} (deny statements only)"):
+            describe_policy(console, json.loads(document))
     with console.step(f"Workloads launched in {REGION}"):
         images = launch_workloads(console, url)
     with console.step("Prevent: the applied policy, evaluated for these AMIs"):

@@ -16,8 +16,9 @@ import sys
 import time
 
 
-def measure(command: list[str]) -> tuple[float, int, float, int]:
-    """(longest silence s, chunks, wall s, exit code) of command run on a pseudo-terminal."""
+def measure(command: list[str], trace: bool = False) -> tuple[float, int, float, int]:
+    """(longest silence s, chunks, wall s, exit code) of command run on a pseudo-terminal; with trace, each
+    chunk's time and first characters on standard error."""
     leader, follower = pty.openpty()
     started = time.monotonic()
     process = subprocess.Popen(command, stdin=follower, stdout=follower, stderr=follower, close_fds=True)
@@ -34,6 +35,8 @@ def measure(command: list[str]) -> tuple[float, int, float, int]:
                 break
             now = time.monotonic()
             longest, last, chunks = max(longest, now - last), now, chunks + 1
+            if trace:
+                print(f"{now - started:7.2f} s  {data[:70]!r}", file=sys.stderr)
         elif process.poll() is not None:
             break
     code = process.wait()
@@ -44,12 +47,13 @@ def measure(command: list[str]) -> tuple[float, int, float, int]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trace", action="store_true", help="print each chunk's time and start")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         parser.error("give the command to measure after --")
-    longest, chunks, wall, code = measure(command)
+    longest, chunks, wall, code = measure(command, args.trace)
     print(f"longest silence {longest:.1f} s, {chunks} output chunks in {wall:.1f} s, exit code {code}", file=sys.stderr)
     return 0
 

@@ -43,7 +43,8 @@ def markdown(model: dict[str, Any]) -> str:
     ]
     for path in model["paths"]:
         cell = path["path"].replace("|", "\\|")
-        lines.append(f"| {cell} | {layers(path['closed_by'])} | {layers(path['detected_by'])} | {path['residual']} |")
+        residual = path["residual"] + (f" (AWS: {path['source']})" if path.get("source") else "")
+        lines.append(f"| {cell} | {layers(path['closed_by'])} | {layers(path['detected_by'])} | {residual} |")
     lines += ["", "What no IAM layer can stop:", ""]
     lines += [f"- {item}" for item in model["beyond_iam"]]
     lines += ["", "The staged path to Allowed AMIs in enabled state:", ""]

@@ -67,6 +67,8 @@ def start(path: Path) -> int:
           f"{instances} instances, seeded in {time.monotonic() - began:.0f} s")
     print("try the CLI (approved AMIs carry Environment=Prod):")
     print("\n".join(f"  {line}" for line in fleet.commands(url)))
+    print("retire keeps try-unused-old-build here, as it keeps any AMI whose references it cannot read: the")
+    print("emulator does not serve DescribeImageReferences; against AWS it would list it to deregister.")
     print("then: make try-stop")
     return 0
 

@@ -32,11 +32,12 @@ OUTPUTS = {
     "config_rule_parameters",
     "policy_json",
     "boundary_policy_json",
-    "scp_policy_json",
+    "scp_policy_jsons",
     "characters",
     "deny_statement_ids",
 }
-DOCUMENTS = {"policy": "policy_json", "boundary": "boundary_policy_json", "scp": "scp_policy_json"}
+DOCUMENTS = {"policy": "policy_json", "boundary": "boundary_policy_json"}
+SCP_PARTS = ("launch", "approval")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,8 @@ def default_outputs(plan_summary) -> dict[str, Any]:
 
 
 def documents(outputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {mode: json.loads(outputs[name]) for mode, name in DOCUMENTS.items()}
+    rendered = {mode: json.loads(outputs[name]) for mode, name in DOCUMENTS.items()}
+    return {**rendered, **{f"scp_{part}": json.loads(outputs["scp_policy_jsons"][part]) for part in SCP_PARTS}}
 
 
 def test_every_output_is_planned(outputs, default_outputs) -> None:
@@ -76,19 +78,24 @@ def test_every_document_is_an_iam_policy(outputs) -> None:
 
 
 def test_every_document_renders_the_deny_statements_it_names(outputs) -> None:
-    for mode, document in documents(outputs).items():
-        denied = {statement["Sid"] for statement in document["Statement"] if statement["Effect"] == "Deny"}
+    rendered = documents(outputs)
+    for mode in DOCUMENTS:
+        denied = {statement["Sid"] for statement in rendered[mode]["Statement"] if statement["Effect"] == "Deny"}
         assert denied == set(outputs["deny_statement_ids"]), mode
+    in_scps = [statement["Sid"] for part in SCP_PARTS for statement in rendered[f"scp_{part}"]["Statement"]]
+    assert sorted(in_scps) == sorted(outputs["deny_statement_ids"]), "each Deny statement in exactly one SCP"
 
 
 def test_only_the_scp_allows_nothing(outputs) -> None:
     effects = {mode: {s["Effect"] for s in document["Statement"]} for mode, document in documents(outputs).items()}
-    assert effects == {"policy": {"Allow", "Deny"}, "boundary": {"Allow", "Deny"}, "scp": {"Deny"}}
+    assert effects == {"policy": {"Allow", "Deny"}, "boundary": {"Allow", "Deny"}, "scp_launch": {"Deny"}, "scp_approval": {"Deny"}}
 
 
 def test_the_documents_use_the_partition_given(outputs) -> None:
     for mode, name in DOCUMENTS.items():
         assert "arn:aws-us-gov:" in outputs[name], mode
+    for part in SCP_PARTS:
+        assert "arn:aws-us-gov:" in outputs["scp_policy_jsons"][part], part
 
 
 def test_config_rule_parameters(outputs, default_outputs) -> None:
@@ -105,8 +112,8 @@ def test_sizes_are_counted_as_aws_counts_them(outputs) -> None:
     characters = outputs["characters"]
     assert characters["policy"] == len(re.sub(r"\s", "", outputs["policy_json"]))
     assert characters["boundary"] == len(re.sub(r"\s", "", outputs["boundary_policy_json"]))
-    assert characters["scp"] == len(outputs["scp_policy_json"])
-    assert characters["policy"] <= 6144 and characters["boundary"] <= 6144 and characters["scp"] <= 5120
+    assert characters["scp"] == {part: len(outputs["scp_policy_jsons"][part]) for part in SCP_PARTS}
+    assert characters["policy"] <= 6144 and characters["boundary"] <= 6144 and max(characters["scp"].values()) <= 5120
 
 
 ################################################################################

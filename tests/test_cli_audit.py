@@ -43,7 +43,7 @@ FINDING_SCHEMA = {
                 "enum": ["instance", "launch-template", "auto-scaling-group", "spot-instance-request",
                          "spot-fleet-request", "ec2-fleet"]
             },
-            "kind": {"enum": ["ami", "floating-version", "launch-configuration", "allowed-amis"]},
+            "kind": {"enum": ["ami", "floating-version", "launch-configuration", "allowed-amis", "ami-parameter"]},
             "image_allowed": {"type": "boolean"},
             "resource_id": {"type": "string", "minLength": 1},
             "region": {"enum": list(REGIONS)},
@@ -560,3 +560,58 @@ def test_the_hint_names_the_nearest_key_or_the_keys_found() -> None:
     assert tag_key_hint("environment", {"Environment"}) is None
     assert tag_key_hint("Owner", {"Team", "Name"}).endswith("keys found: Name, Team")
     assert tag_key_hint("Owner", set()) is None
+
+
+
+################################################################################
+# Templates whose image is an SSM parameter: only the publishers' parameters (--ami-parameter-path)
+################################################################################
+
+
+def test_a_template_resolving_a_parameter_outside_the_paths_is_an_ami_parameter_finding() -> None:
+    from approved_amis.audit import scan_region
+    from approved_amis.rule import ApprovalRule
+
+    ec2, ec2_stub = stubbed("ec2")
+    autoscaling, autoscaling_stub = stubbed("autoscaling")
+    ec2_stub.add_client_error("get_allowed_images_settings", "UnauthorizedOperation", "not authorized", 403)
+    resolved = [
+        {"LaunchTemplateId": "lt-0aaaaaaaaaaaaaaa1", "VersionNumber": 1, "DefaultVersion": True, "LaunchTemplateData": {"ImageId": "ami-0aaaaaaaaaaaaaaa1"}},
+        {"LaunchTemplateId": "lt-0aaaaaaaaaaaaaaa2", "VersionNumber": 4, "DefaultVersion": True, "LaunchTemplateData": {"ImageId": "ami-0aaaaaaaaaaaaaaa2"}},
+    ]
+    ec2_stub.add_response("describe_launch_template_versions", {"LaunchTemplateVersions": resolved}, {"Versions": ["$Latest", "$Default"], "ResolveAlias": True})
+    images = [
+        {"ImageId": f"ami-0aaaaaaaaaaaaaaa{n}", "OwnerId": "111122223333", "State": "available", "Tags": [{"Key": "Environment", "Value": "Prod"}]}
+        for n in (1, 2)
+    ]
+    ec2_stub.add_response("describe_images", {"Images": images})
+    autoscaling_stub.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []})
+    ec2_stub.add_response("describe_instances", {"Reservations": []})
+    ec2_stub.add_response("describe_spot_instance_requests", {"SpotInstanceRequests": []})
+    ec2_stub.add_response("describe_spot_fleet_requests", {"SpotFleetRequestConfigs": []})
+    ec2_stub.add_response("describe_fleets", {"Fleets": []})
+    written = [
+        {"LaunchTemplateId": "lt-0aaaaaaaaaaaaaaa1", "VersionNumber": 1, "LaunchTemplateData": {"ImageId": "resolve:ssm:/golden-ami/web:3"}},
+        {"LaunchTemplateId": "lt-0aaaaaaaaaaaaaaa2", "VersionNumber": 4, "LaunchTemplateData": {"ImageId": "resolve:ssm:/team/latest-web"}},
+    ]
+    ec2_stub.add_response("describe_launch_template_versions", {"LaunchTemplateVersions": written}, {"Versions": ["$Latest", "$Default"], "ResolveAlias": False})
+    rows: list[dict] = []
+    rule = ApprovalRule("Environment", ("Prod",), ami_parameter_paths=("/golden-ami/*",))
+    scan_region("us-east-1", {"ec2": ec2, "autoscaling": autoscaling}, rule, "111122223333", lambda page: rows.extend(f.to_dict() for f in page), None)
+    ec2_stub.assert_no_pending_responses()
+    parameters = [(r["resource_id"], r["verdict"], r["reason"]) for r in rows if r.get("kind") == "ami-parameter"]
+    assert parameters == [
+        ("lt-0aaaaaaaaaaaaaaa1:1", "approved", "image resolve:ssm:/golden-ami/web:3, a publisher's parameter (ami_parameter_paths)"),
+        (
+            "lt-0aaaaaaaaaaaaaaa2:4",
+            "unapproved",
+            "image resolve:ssm:/team/latest-web: a parameter outside ami_parameter_paths (--ami-parameter-path), which "
+            "anyone allowed to put it can point at another AMI after the template is checked",
+        ),
+    ]
+
+
+def test_of_keys_differing_only_in_case_the_hint_names_the_capitalised_one() -> None:
+    from approved_amis.audit import tag_key_hint
+
+    assert tag_key_hint("Enviroment", {"environment", "Environment"}).endswith("did you mean Environment?")

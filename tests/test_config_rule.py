@@ -86,12 +86,12 @@ def test_rule_scope_by_tag_applies_to_every_rule(plan_summary) -> None:
 def test_iam_and_config_approve_the_same_tag(plan_summary) -> None:
     plan = plan_summary(REPO_ROOT, **ALL_ON)
     policy = plan.policy("module.iam_policy.aws_iam_policy.this[0]")
-    allow = next(s for s in policy["Statement"] if s["Sid"] == "AllowRunInstancesWithApprovedImageTag")
-    ((condition_key, approved_values),) = allow["Condition"]["StringEquals"].items()
+    deny = next(s for s in policy["Statement"] if s["Sid"] == "DenyLaunchWithUnapprovedImage")
+    approved = deny["Condition"]["StringNotEquals"]
+    ((condition_key, approved_values),) = [(k, v) for k, v in approved.items() if k.startswith("ec2:ResourceTag/")]
     tag_key = condition_key.removeprefix("ec2:ResourceTag/")
     assert parameters(rules(plan)["by_tag"]) == by_tag(tag_key, approved_values)
-    by_image_id = next(s for s in policy["Statement"] if s["Sid"] == "AllowRunInstancesWithApprovedImageId")
-    assert parameters(rules(plan)["by_id"]) == by_id(by_image_id["Condition"]["StringEquals"]["ec2:ImageID"])
+    assert parameters(rules(plan)["by_id"]) == by_id(approved["ec2:ImageID"])
 
 
 def test_recorder_is_off_by_default(plan_summary) -> None:

@@ -14,23 +14,26 @@ from harness.tfcli import REPO_ROOT
 POLICY = "module.iam_policy.aws_iam_policy.this[0]"
 BOUNDARY = "module.iam_policy.aws_iam_policy.boundary[0]"
 IMAGES = "arn:aws:ec2:*::image/*"
-LAUNCH_RESOURCES = sorted(
-    f"arn:aws:ec2:*:*:{kind}/*"
-    for kind in ("instance", "volume", "network-interface", "subnet", "security-group", "key-pair", "launch-template")
-)
 
 
-# Every Deny statement, each on by default.
+# Every Deny statement the complete example renders (each on by default; the owner-account and parameter
+# statements render when approved_ami_owners holds an account ID and ami_parameter_paths is set).
 DENY_SIDS = {
     "DenyLaunchWithUnapprovedImage",
     "DenyLaunchWithoutImageCheck",
     "DenyUnpinnedLaunchTemplateVersion",
+    "DenyGroupWithoutTemplateVersion",
+    "DenyMixedInstancesWithoutVersion",
+    "DenySpotFleetTemplateChange",
     "DenyLaunchConfigurationWithUnapprovedImage",
     "DenyImagePublishingByNonPublishers",
-    "DenyChangesToPublisherAndExemptRoles",
+    "DenyImageCreationInApprovedOwnerAccounts",
+    "DenyImageParameterChangeByNonPublishers",
+    "DenyChangesToProtectedPrincipals",
     "DenyApprovalTagChangeOnImage",
     "DenyDeleteAllTagsOnImage",
 }
+WHEN_CONFIGURED = {"DenyImageCreationInApprovedOwnerAccounts", "DenyImageParameterChangeByNonPublishers"}
 
 
 def statements(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -49,28 +52,19 @@ def complete(plan_summary) -> dict[str, dict[str, Any]]:
     return statements(plan_summary(EXAMPLES / "complete").policy(POLICY))
 
 
-def test_run_instances_allowed_only_on_images_with_the_approval_tag(basic) -> None:
-    allow = basic["AllowRunInstancesWithApprovedImageTag"]
-    assert allow["Effect"] == "Allow"
-    assert allow["Action"] == "ec2:RunInstances"
-    assert allow["Resource"] == IMAGES
-    assert allow["Condition"] == {"StringEquals": {"ec2:ResourceTag/Environment": ["Prod"]}}
-
-
-def test_other_launch_resources_are_allowed_in_their_own_statement(basic) -> None:
-    other = basic["AllowRunInstancesOtherResources"]
-    assert other["Effect"] == "Allow"
-    assert other["Action"] == "ec2:RunInstances"
-    assert sorted(other["Resource"]) == LAUNCH_RESOURCES
-    assert "Condition" not in other
-    assert IMAGES not in other["Resource"]
+def test_run_instances_is_allowed_once_and_the_deny_decides_the_image(basic) -> None:
+    """One Allow for every resource RunInstances authorizes; which images may launch is DenyLaunchWithUnapprovedImage's
+    to say (the approval is written once, in the Deny, which keeps the policy within 6,144 characters)."""
+    allow = basic["AllowRunInstances"]
+    assert allow == {"Sid": "AllowRunInstances", "Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "arn:aws:ec2:*:*:*"}
+    assert [sid for sid, s in basic.items() if s["Effect"] == "Allow"] == ["AllowRunInstances", "AllowTagOnLaunch"]
 
 
 def test_tags_may_be_created_only_by_run_instances(basic) -> None:
     tag = basic["AllowTagOnLaunch"]
     assert tag["Effect"] == "Allow"
     assert tag["Action"] == "ec2:CreateTags"
-    assert sorted(tag["Resource"]) == sorted(f"arn:aws:ec2:*:*:{k}/*" for k in ("instance", "volume", "network-interface"))
+    assert tag["Resource"] == "*"
     assert tag["Condition"] == {"StringEquals": {"ec2:CreateAction": "RunInstances"}}
 
 
@@ -100,27 +94,36 @@ def test_only_publishers_may_change_the_approval_tag_on_images(basic) -> None:
 
 
 def test_no_id_or_owner_approval_unless_configured(basic) -> None:
-    assert "AllowRunInstancesWithApprovedImageId" not in basic
-    assert "AllowRunInstancesWithApprovedImageOwner" not in basic
+    assert set(basic["DenyLaunchWithUnapprovedImage"]["Condition"]["StringNotEquals"]) == {"ec2:ResourceTag/Environment"}
+    assert not WHEN_CONFIGURED & set(basic)
 
 
 def test_images_approved_by_id_and_owner_when_configured(complete) -> None:
-    assert complete["AllowRunInstancesWithApprovedImageId"]["Condition"] == {
-        "StringEquals": {"ec2:ImageID": ["ami-0123456789abcdef0"]}
-    }
-    assert complete["AllowRunInstancesWithApprovedImageOwner"]["Condition"] == {
-        "StringEquals": {"ec2:Owner": ["137112412989"]}
-    }
+    """Amazon's images are approved by the value IAM sees in ec2:Owner for them, amazon."""
     assert complete["DenyLaunchWithUnapprovedImage"]["Condition"] == {
         "StringNotEquals": {
             "ec2:ResourceTag/Environment": ["Prod", "Production"],
             "ec2:ImageID": ["ami-0123456789abcdef0"],
-            "ec2:Owner": ["137112412989"],
+            "ec2:Owner": ["amazon", "444455556666"],
         }
     }
-    assert complete["AllowRunInstancesWithApprovedImageTag"]["Condition"] == {
-        "StringEquals": {"ec2:ResourceTag/Environment": ["Prod", "Production"]}
+
+
+def test_only_publishers_make_images_in_an_account_approved_by_owner(complete) -> None:
+    """The account IDs of approved_ami_owners, not amazon: in them every image made or shared is approved."""
+    guard = complete["DenyImageCreationInApprovedOwnerAccounts"]
+    assert guard["Condition"] == {
+        "StringEquals": {"aws:PrincipalAccount": ["444455556666"]},
+        "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]},
     }
+    assert {"ec2:CreateImage", "ec2:RegisterImage", "ec2:CopyImage", "ec2:ImportImage", "ec2:ModifyImageAttribute"} <= set(guard["Action"])
+
+
+def test_only_publishers_change_the_ami_parameters(complete) -> None:
+    guard = complete["DenyImageParameterChangeByNonPublishers"]
+    assert guard["Resource"] == ["arn:aws:ssm:*:*:parameter/golden-ami/*"]
+    assert guard["Action"] == ["ssm:PutParameter", "ssm:LabelParameterVersion"]
+    assert set(guard["Condition"]) == {"ArnNotLike"}
 
 
 def test_several_publishers_are_all_exempt_from_the_tag_guard(complete) -> None:
@@ -132,9 +135,6 @@ def test_several_publishers_are_all_exempt_from_the_tag_guard(complete) -> None:
 def test_custom_tag_key_and_values_reach_every_statement(plan_summary) -> None:
     plan = plan_summary(REPO_ROOT, **CUSTOM_TAG)
     policy = statements(plan.policy(POLICY))
-    assert policy["AllowRunInstancesWithApprovedImageTag"]["Condition"] == {
-        "StringEquals": {"ec2:ResourceTag/CostCenter": ["Golden", "Hardened"]}
-    }
     assert policy["DenyLaunchWithUnapprovedImage"]["Condition"] == {
         "StringNotEquals": {"ec2:ResourceTag/CostCenter": ["Golden", "Hardened"]}
     }
@@ -144,12 +144,19 @@ def test_custom_tag_key_and_values_reach_every_statement(plan_summary) -> None:
     assert "Environment" not in plan.values[POLICY]["policy"]
 
 
-def test_scp_document_holds_exactly_the_policy_denials(plan_summary, complete) -> None:
+def test_the_two_scp_documents_hold_exactly_the_policy_denials(plan_summary, complete) -> None:
     plan = plan_summary(EXAMPLES / "complete")
-    scp = statements(json.loads(plan.outputs["scp_policy_json"]))
+    parts = {part: statements(json.loads(document)) for part, document in plan.outputs["scp_policy_jsons"].items()}
+    assert set(parts) == {"launch", "approval"}
+    assert not set(parts["launch"]) & set(parts["approval"])
     denials = {sid: s for sid, s in complete.items() if s["Effect"] == "Deny"}
-    assert scp == denials
+    assert {**parts["launch"], **parts["approval"]} == denials
     assert set(denials) == DENY_SIDS
+    assert set(parts["launch"]) == {
+        "DenyLaunchWithUnapprovedImage", "DenyLaunchWithoutImageCheck", "DenyUnpinnedLaunchTemplateVersion",
+        "DenyGroupWithoutTemplateVersion", "DenyMixedInstancesWithoutVersion", "DenySpotFleetTemplateChange",
+        "DenyLaunchConfigurationWithUnapprovedImage",
+    }  # fmt: skip
 
 
 def test_boundary_allows_everything_but_the_denials(plan_summary, complete) -> None:
@@ -176,13 +183,16 @@ REALISTIC = REPO_ROOT / "tests" / "fixtures" / "realistic-input"
 
 
 def test_every_document_fits_its_limit_for_a_large_input(plan_summary) -> None:
-    """3 tag values, 21 AMI IDs, 3 owners, 3 publishers, 2 exempt principals: every document still fits."""
+    """3 tag values, 21 AMI IDs, 3 owners, 3 publishers, 2 exempt principals, 1 IAM administrator, 2 AMI parameter
+    paths: every document still fits (python -m scripts.policy_sizes prints the margins)."""
     outputs = plan_summary(REALISTIC).outputs
     sizes = outputs["characters"]
     assert sizes["policy"] == len(re.sub(r"\s", "", outputs["policy_json"])) <= 6144
     assert sizes["boundary"] == len(re.sub(r"\s", "", outputs["boundary_policy_json"])) <= 6144
-    assert sizes["scp"] == len(outputs["scp_policy_json"]) <= 5120
-    assert len(json.loads(outputs["policy_json"])["Statement"]) == 5 + len(DENY_SIDS)
+    for part, document in outputs["scp_policy_jsons"].items():
+        assert sizes["scp"][part] == len(document) <= 5120, part
+    assert sum(sizes["scp"].values()) > 5120, "one SCP would not hold them: the split is needed"
+    assert len(json.loads(outputs["policy_json"])["Statement"]) == 2 + len(DENY_SIDS)
 
 
 def test_sizes_are_outputs_of_the_root_module(plan_summary) -> None:
@@ -200,6 +210,7 @@ TOGGLED_OFF = {
     "ami_publisher_arns": ["arn:aws:iam::*:role/ami-publisher"],
     "deny_unpinned_launch_template_versions": False,
     "restrict_image_builder_to_publishers": False,
+    "restrict_data_lifecycle_manager_to_publishers": False,
     "protect_principal_roles": False,
     "launch_configurations": "none",
 }
@@ -218,20 +229,23 @@ PLANNED = [
 def test_each_door_toggle_takes_its_statement_out(plan_summary, complete) -> None:
     policy = statements(plan_summary(REPO_ROOT, **TOGGLED_OFF).policy(POLICY))
     denials = {sid for sid, s in policy.items() if s["Effect"] == "Deny"}
-    assert denials == DENY_SIDS - {"DenyUnpinnedLaunchTemplateVersion", "DenyChangesToPublisherAndExemptRoles"}
-    assert policy["DenyImagePublishingByNonPublishers"]["Action"] == ["ec2:RestoreImageFromRecycleBin"]
+    assert denials == DENY_SIDS - WHEN_CONFIGURED - {
+        "DenyUnpinnedLaunchTemplateVersion", "DenyMixedInstancesWithoutVersion", "DenyChangesToProtectedPrincipals"
+    }  # fmt: skip
+    assert policy["DenyImagePublishingByNonPublishers"]["Action"] == ["ec2:RestoreImageFromRecycleBin", "ec2:EnableImage"]
     assert "Condition" not in policy["DenyLaunchConfigurationWithUnapprovedImage"], "none: every launch configuration"
     assert complete["DenyLaunchConfigurationWithUnapprovedImage"]["Condition"] == {
         "StringNotEquals": {"autoscaling:ImageId": ["ami-0123456789abcdef0"]}
     }
     assert any(a.startswith("imagebuilder:") for a in complete["DenyImagePublishingByNonPublishers"]["Action"])
+    assert {"dlm:CreateLifecyclePolicy", "dlm:UpdateLifecyclePolicy"} <= set(complete["DenyImagePublishingByNonPublishers"]["Action"])
 
     anything = statements(plan_summary(REPO_ROOT, **{**TOGGLED_OFF, "launch_configurations": "any"}).policy(POLICY))
     assert "DenyLaunchConfigurationWithUnapprovedImage" not in anything
 
 
 def test_the_role_guard_names_exactly_the_publisher_and_exempt_patterns(complete) -> None:
-    guard = complete["DenyChangesToPublisherAndExemptRoles"]
+    guard = complete["DenyChangesToProtectedPrincipals"]
     assert guard["Resource"] == ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
     assert {"iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PassRole", "iam:PutRolePermissionsBoundary"} <= set(guard["Action"])
     assert not any(a.endswith("User") or "UserPolicy" in a for a in guard["Action"]), "no user patterns, no user actions"

@@ -1,7 +1,7 @@
 """checkov over the module source and over the plan of every example: no failed check.
 
 A check that does not apply is suppressed inline at the resource (`#checkov:skip=CKV_...:reason`); every
-suppression is listed in the README's Security section, and that list is checked against the .tf files.
+suppression is listed in CONTRIBUTING.md's "How it is tested" section, and that list is checked against the .tf files.
 checkov runs from its own virtualenv (.venv-checkov), once for the source and once for every example's plan.
 """
 
@@ -107,7 +107,7 @@ def test_plan_scan_honours_inline_suppressions(plan_reports) -> None:
 
 
 ################################################################################
-# Suppressions: in the .tf files and in the README, the same list
+# Suppressions: in the .tf files and in CONTRIBUTING.md, the same list
 ################################################################################
 
 
@@ -133,10 +133,10 @@ def inline_suppressions() -> dict[tuple[str, str, str], str]:
 
 
 def readme_suppressions() -> set[tuple[str, str, str]]:
-    """(check, directory, block address) for every row of the README's checkov suppression table."""
-    text = (REPO_ROOT / "README.md").read_text()
-    match = re.search(r"^## Security\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
-    assert match, "README.md has no '## Security' section"
+    """(check, directory, block address) for every row of CONTRIBUTING.md's checkov suppression table."""
+    text = (REPO_ROOT / "CONTRIBUTING.md").read_text()
+    match = re.search(r"^## How it is tested\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
+    assert match, "CONTRIBUTING.md has no '## How it is tested' section"
     listed: set[tuple[str, str, str]] = set()
     for row in re.findall(r"^\|(.+)\|\s*$", match.group(1), re.MULTILINE):
         cells = [cell.strip() for cell in row.split("|")]
@@ -144,7 +144,7 @@ def readme_suppressions() -> set[tuple[str, str, str]]:
         if not checks:
             continue
         resource = re.findall(r"`([^`]+)`", cells[1])
-        assert len(resource) == 2 and cells[2], f"a README Security row needs `address` in `directory`, a reason: {row}"
+        assert len(resource) == 2 and cells[2], f"a suppression row needs `address` in `directory`, a reason: {row}"
         listed |= {(check, resource[1], resource[0]) for check in checks}
     return listed
 
@@ -158,5 +158,5 @@ def test_every_suppression_has_a_reason() -> None:
 def test_readme_lists_exactly_the_inline_suppressions() -> None:
     in_code = set(inline_suppressions())
     in_readme = readme_suppressions()
-    assert sorted(in_code - in_readme) == [], "suppressed in the .tf files but not listed in README ## Security"
-    assert sorted(in_readme - in_code) == [], "listed in README ## Security but not suppressed in the .tf files"
+    assert sorted(in_code - in_readme) == [], "suppressed in the .tf files but not listed in CONTRIBUTING.md ## How it is tested"
+    assert sorted(in_readme - in_code) == [], "listed in CONTRIBUTING.md ## How it is tested but not suppressed in the .tf files"

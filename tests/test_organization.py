@@ -28,7 +28,7 @@ from test_iam_policy import DENY_SIDS, statements
 EXAMPLE = EXAMPLES / "organization"
 MODULE = MODULES / "organization"
 PREFIX = "module.approved_amis_organization."
-SCP = "aws_organizations_policy.scp[0]"
+SCPS = {part: f'aws_organizations_policy.scp["{part}"]' for part in ("launch", "approval")}
 ALLOWED_AMIS = "aws_organizations_policy.allowed_amis[0]"
 
 # The approval rule examples/organization passes to the module (its main.tf), and its default inputs.
@@ -36,7 +36,9 @@ EXAMPLE_RULE = {
     "approval_tag_key": "Environment",
     "approval_tag_values": ["Prod"],
     "approved_ami_ids": ["ami-0123456789abcdef0"],
+    "approved_ami_owners": ["amazon"],
     "ami_publisher_arns": ["arn:aws:iam::*:role/ami-publisher"],
+    "ami_parameter_paths": ["/golden-ami/*"],
 }
 EXAMPLE_BREAK_GLASS = ["arn:aws:iam::*:role/break-glass"]
 EXAMPLE_IAM_ADMINS = ["arn:aws:iam::*:role/iam-admin"]
@@ -67,6 +69,13 @@ APPLIED = [
 
 def denials(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {sid: s for sid, s in statements(document).items() if s["Effect"] == "Deny"}
+
+
+def scp_denials(plan, prefix: str = PREFIX) -> dict[str, dict[str, Any]]:
+    """The Deny statements of both SCPs, which hold none in common."""
+    parts = [denials(json.loads(plan.values[prefix + address]["content"])) for address in SCPS.values()]
+    assert not set(parts[0]) & set(parts[1])
+    return {**parts[0], **parts[1]}
 
 
 @pytest.fixture(scope="module")
@@ -130,67 +139,76 @@ def resource(plan, address: str) -> dict[str, Any]:
 
 
 def test_policy_types(example) -> None:
-    assert resource(example, SCP)["type"] == "SERVICE_CONTROL_POLICY"
+    for address in SCPS.values():
+        assert resource(example, address)["type"] == "SERVICE_CONTROL_POLICY"
     assert resource(example, ALLOWED_AMIS)["type"] == "DECLARATIVE_POLICY_EC2"
-    assert example.counts["aws_organizations_policy"] == 2
+    assert example.counts["aws_organizations_policy"] == 3
 
 
-def test_scp_denials_equal_the_iam_layers_plus_the_break_glass_exception(example, plan_summary) -> None:
+def test_scp_denials_equal_the_iam_layers_plus_the_break_glass_and_iam_admin_exceptions(example, plan_summary) -> None:
+    """The SCPs deny what the identity policy denies; break-glass is exempt from the launch denials, the IAM
+    administrators from the guard, which protects them too: nobody else the SCP binds can become one."""
     iam = plan_summary(REPO_ROOT, **EXAMPLE_RULE, exempt_principal_arns=EXAMPLE_BREAK_GLASS).policy(
         "module.iam_policy.aws_iam_policy.this[0]"
     )
-    scp = json.loads(resource(example, SCP)["content"])
-
-    assert scp["Version"] == "2012-10-17"
-    assert all(s["Effect"] == "Deny" for s in scp["Statement"]), "an SCP from this module only denies"
-    scp_denials = denials(scp)
-    launch = scp_denials["DenyLaunchWithUnapprovedImage"]
+    for part, address in SCPS.items():
+        scp = json.loads(resource(example, address)["content"])
+        assert scp["Version"] == "2012-10-17"
+        assert all(s["Effect"] == "Deny" for s in scp["Statement"]), f"an SCP from this module only denies ({part})"
+    scp = scp_denials(example)
+    launch = scp["DenyLaunchWithUnapprovedImage"]
     assert launch["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": EXAMPLE_BREAK_GLASS}
-    guard = scp_denials["DenyChangesToPublisherAndExemptRoles"]
+    guard = scp["DenyChangesToProtectedPrincipals"]
     assert guard.pop("Condition") == {"ArnNotLike": {"aws:PrincipalArn": EXAMPLE_IAM_ADMINS}}
-    assert "Condition" not in denials(iam)["DenyChangesToPublisherAndExemptRoles"], "IAM admins are an SCP exception"
-    assert scp_denials == denials(iam)
+    assert guard.pop("Resource") == [*EXAMPLE_RULE["ami_publisher_arns"], *EXAMPLE_BREAK_GLASS, *EXAMPLE_IAM_ADMINS]
+    iam_guard = denials(iam)["DenyChangesToProtectedPrincipals"]
+    assert "Condition" not in iam_guard, "IAM admins are an SCP exception"
+    assert iam_guard.pop("Resource") == [*EXAMPLE_RULE["ami_publisher_arns"], *EXAMPLE_BREAK_GLASS]
+    assert scp == denials(iam)
+    assert set(scp) == DENY_SIDS - {"DenyImageCreationInApprovedOwnerAccounts"}
 
 
 def test_scp_equals_the_iam_denials_for_another_rule(custom, plan_summary) -> None:
     iam = plan_summary(REPO_ROOT, **CUSTOM_RULE).policy("module.iam_policy.aws_iam_policy.this[0]")
-    scp = json.loads(custom.values[SCP]["content"])
-    assert denials(scp) == denials(iam)
-    assert len(scp["Statement"]) == 8
+    scp = scp_denials(custom, prefix="")
+    assert scp == denials(iam)
+    assert set(scp) == DENY_SIDS - {"DenyImageParameterChangeByNonPublishers"}
 
 
-def test_scp_size_is_reported_and_is_the_content_length(example) -> None:
-    content = resource(example, SCP)["content"]
-    assert example.outputs["scp_characters"] == len(content)
-    assert len(content) <= 5120
-    assert example.outputs["scp_policy_json"] == content
+def test_scp_sizes_are_reported_and_are_the_content_lengths(example) -> None:
+    for part, address in SCPS.items():
+        content = resource(example, address)["content"]
+        assert example.outputs["scp_characters"][part] == len(content) <= 5120
+        assert example.outputs["scp_policy_jsons"][part] == content
 
 
 def test_both_policies_are_attached_to_every_target(example) -> None:
     attachments = example.only("aws_organizations_policy_attachment")
     for policy in ("scp", "allowed_amis"):
         targets = sorted(v["target_id"] for a, v in attachments.items() if f".{policy}[" in a)
-        assert targets == sorted(EXAMPLE_TARGETS), policy
+        assert targets == sorted(EXAMPLE_TARGETS * (2 if policy == "scp" else 1)), policy
     assert example.outputs["scp_target_ids"] == sorted(EXAMPLE_TARGETS)
 
 
 def test_separate_targets_per_policy(custom) -> None:
     assert sorted(custom.only("aws_organizations_policy_attachment")) == [
         'aws_organizations_policy_attachment.allowed_amis["r-a1b2"]',
-        'aws_organizations_policy_attachment.scp["111122223333"]',
-        'aws_organizations_policy_attachment.scp["ou-a1b2-c3d4e5f6"]',
+        'aws_organizations_policy_attachment.scp["approval/111122223333"]',
+        'aws_organizations_policy_attachment.scp["approval/ou-a1b2-c3d4e5f6"]',
+        'aws_organizations_policy_attachment.scp["launch/111122223333"]',
+        'aws_organizations_policy_attachment.scp["launch/ou-a1b2-c3d4e5f6"]',
     ]
 
 
 def test_unattached_policies_need_no_targets(plan_summary) -> None:
     plan = plan_summary(MODULE, **UNATTACHED)
-    assert plan.counts == {"aws_organizations_policy": 2}
+    assert plan.counts == {"aws_organizations_policy": 3}
 
 
 def test_create_false_plans_nothing(plan_summary) -> None:
     plan = plan_summary(MODULE, **NOT_CREATED)
     assert plan.counts == {}
-    assert plan.outputs["scp_policy_json"] is None
+    assert plan.outputs["scp_policy_jsons"] is None
 
 
 ################################################################################
@@ -376,23 +394,28 @@ def test_unserved_parts_really_are_unserved_by_the_emulator(organization) -> Non
         )
 
 
-def test_applied_scp_holds_the_planned_document(organization) -> None:
+def test_applied_scps_hold_the_planned_documents(organization) -> None:
     org = organization["clients"]["organizations"]
-    policy = org.describe_policy(PolicyId=organization["outputs"]["scp_id"])["Policy"]
-    assert policy["PolicySummary"]["Type"] == "SERVICE_CONTROL_POLICY"
-    assert policy["PolicySummary"]["Name"] == "approved-amis-org"
-    document = json.loads(policy["Content"])
-    assert document == json.loads(organization["outputs"]["scp_policy_json"])
-    assert set(statements(document)) == DENY_SIDS  # the SCP is the identity policy's Deny statements
+    sids: set[str] = set()
+    for part, policy_id in organization["outputs"]["scp_ids"].items():
+        policy = org.describe_policy(PolicyId=policy_id)["Policy"]
+        assert policy["PolicySummary"]["Type"] == "SERVICE_CONTROL_POLICY"
+        assert policy["PolicySummary"]["Name"] == f"approved-amis-org-{part}"
+        document = json.loads(policy["Content"])
+        assert document == json.loads(organization["outputs"]["scp_policy_jsons"][part])
+        sids |= set(statements(document))
+    # The SCPs are the identity policy's Deny statements (no account ID is approved by owner in the example).
+    assert sids == DENY_SIDS - {"DenyImageCreationInApprovedOwnerAccounts"}
 
 
-def test_applied_scp_is_attached_to_the_ou_and_the_account(organization) -> None:
+def test_applied_scps_are_attached_to_the_ou_and_the_account(organization) -> None:
     org = organization["clients"]["organizations"]
-    targets = org.list_targets_for_policy(PolicyId=organization["outputs"]["scp_id"])["Targets"]
-    assert {(t["TargetId"], t["Type"]) for t in targets} == {
-        (organization["ou_id"], "ORGANIZATIONAL_UNIT"),
-        (organization["account_id"], "ACCOUNT"),
-    }
+    for policy_id in organization["outputs"]["scp_ids"].values():
+        targets = org.list_targets_for_policy(PolicyId=policy_id)["Targets"]
+        assert {(t["TargetId"], t["Type"]) for t in targets} == {
+            (organization["ou_id"], "ORGANIZATIONAL_UNIT"),
+            (organization["account_id"], "ACCOUNT"),
+        }
 
 
 def test_applied_aggregator_reads_the_organization(organization) -> None:
@@ -420,12 +443,12 @@ def test_second_plan_is_empty(organization) -> None:
 
 def test_destroy_detaches_and_deletes_the_scp(organization) -> None:
     org = organization["clients"]["organizations"]
-    scp_id = organization["outputs"]["scp_id"]
+    scp_ids = set(organization["outputs"]["scp_ids"].values())
     destroyed = _terraform(["destroy", "-input=false", "-auto-approve", *organization["vars"]], organization["workdir"], organization["env"])
     assert destroyed.returncode == 0, destroyed.stdout[-3000:] + destroyed.stderr
     organization["destroyed"] = True
     remaining = {p["Id"] for p in org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]}
-    assert scp_id not in remaining
+    assert not scp_ids & remaining
     for target in (organization["ou_id"], organization["account_id"]):
         attached = org.list_policies_for_target(TargetId=target, Filter="SERVICE_CONTROL_POLICY")["Policies"]
         assert [p["Id"] for p in attached] == ["p-FullAWSAccess"]

@@ -140,3 +140,13 @@ def test_the_heartbeat_is_silent_when_not_on_a_terminal() -> None:
         time.sleep(0.05)
         assert heartbeat.tick("result") == "result"
     assert stream.getvalue() == ""
+
+
+def test_the_heartbeat_says_starting_until_it_knows_how_much_there_is() -> None:
+    stream = Terminal()
+    with Heartbeat(stream, "retire", None, interval=0.02) as heartbeat:
+        time.sleep(0.1)
+        heartbeat.expect(3)
+        time.sleep(0.1)
+    frames = [frame for frame in stream.getvalue().split("\r") if frame.startswith("retire:")]
+    assert frames[0].startswith("retire: starting, 0 s") and frames[-1].startswith("retire: 0 of 3 regions checked")

@@ -377,6 +377,27 @@ def test_a_group_indexing_its_template_by_each_key_takes_that_key_only() -> None
                                     'aws_autoscaling_group.node["dev"]': ["ami-ddddddddddddddddd"]}
 
 
+def test_a_key_the_source_does_not_show_as_the_index_falls_back_to_every_template(tmp_path: Path) -> None:
+    """`aws_launch_template.node[local.pick[each.key]].id` has the same references as `[each.key]`: where the
+    .tf source is read, it decides."""
+    expression = {"launch_template": [{"id": {"references": ["aws_launch_template.node", "each.key"]},
+                                       "version": {"constant_value": "1"}}]}
+    configuration = {"root_module": {"resources": [{"address": "aws_autoscaling_group.node", "expressions": expression}]}}
+    groups = [keyed("aws_autoscaling_group.node", key, {"launch_template": [{"version": "1"}]},
+                    {"launch_template": [{"id": True}]}) for key in ("golden", "dev")]
+    (tmp_path / "main.tf").write_text(
+        'resource "aws_autoscaling_group" "node" {\n  launch_template {\n'
+        "    id = aws_launch_template.node[local.pick[each.key]].id\n  }\n}\n"
+    )
+    found: dict[str, list[str | None]] = {}
+    for launch in planned_launches(plan(*keyed_templates(), *groups, configuration=configuration), tmp_path).launches:
+        if launch.resource_type == "aws_autoscaling_group":
+            found.setdefault(launch.address, []).append(launch.ami_id)
+    both = ["ami-aaaaaaaaaaaaaaaaa", "ami-ddddddddddddddddd"]
+    assert {address: sorted(amis, key=str) for address, amis in found.items()} == {
+        'aws_autoscaling_group.node["golden"]': both, 'aws_autoscaling_group.node["dev"]': both}
+
+
 def test_a_key_through_another_value_falls_back_to_every_candidate() -> None:
     """`aws_launch_template.node[each.value.template]`: the key does not say which; both are candidates."""
     expression = {"launch_template": [{"id": {"references": ["aws_launch_template.node", "each.value.template", "each.value"]}}]}
@@ -387,18 +408,44 @@ def test_a_key_through_another_value_falls_back_to_every_candidate() -> None:
     assert group_amis(document) == {'aws_autoscaling_group.node["golden"]': ["ami-aaaaaaaaaaaaaaaaa", "ami-ddddddddddddddddd"]}
 
 
-def test_a_dynamic_block_under_for_each_takes_the_template_of_the_same_key() -> None:
+NODE_GROUP_TF = """
+resource "aws_eks_node_group" "node" {
+  for_each = local.groups
+  dynamic "launch_template" {
+    for_each = [1]
+    content {
+      id = aws_launch_template.node[%s].id
+    }
+  }
+}
+"""
+
+
+def test_a_dynamic_block_under_for_each_takes_the_template_of_the_same_key(tmp_path: Path) -> None:
     """The EKS v17 node-group shape: `dynamic "launch_template"` with `aws_launch_template.workers[each.key].id`,
-    one template without an image (EKS-optimized) and one with a custom image."""
+    one template without an image (EKS-optimized) and one with a custom image. The plan leaves the block out;
+    the .tf source shows the key. Where the source shows another index, or is not read, every candidate."""
     templates = [keyed("aws_launch_template.node", "golden", {"image_id": "ami-aaaaaaaaaaaaaaaaa"}, {"id": True}),
                  keyed("aws_launch_template.node", "managed", {}, {"id": True})]
     groups = [keyed("aws_eks_node_group.node", key, {"ami_type": "CUSTOM" if key == "golden" else "AL2_x86_64",
                                                      "launch_template": [{}]}, {"launch_template": [{"id": True, "version": True}]})
               for key in ("golden", "managed")]
-    found = {(f.address, f.kind, f.ami_id) for f in planned_launches(plan(*templates, *groups)).launches
-             if f.resource_type == "aws_eks_node_group"}
-    assert found == {('aws_eks_node_group.node["golden"]', AMI, "ami-aaaaaaaaaaaaaaaaa"),
-                     ('aws_eks_node_group.node["managed"]', AWS_MANAGED, None)}
+
+    def found(source: str | None) -> set[tuple[str, str, str | None]]:
+        directory = None
+        if source is not None:
+            directory = tmp_path / source.replace(".", "-")
+            directory.mkdir()
+            (directory / "main.tf").write_text(NODE_GROUP_TF % source)
+        return {(f.address, f.kind, f.ami_id) for f in planned_launches(plan(*templates, *groups), directory).launches
+                if f.resource_type == "aws_eks_node_group"}
+
+    assert found("each.key") == {('aws_eks_node_group.node["golden"]', AMI, "ami-aaaaaaaaaaaaaaaaa"),
+                                 ('aws_eks_node_group.node["managed"]', AWS_MANAGED, None)}
+    every_candidate = {(f'aws_eks_node_group.node["{key}"]', kind, ami) for key in ("golden", "managed")
+                       for kind, ami in ((AMI, "ami-aaaaaaaaaaaaaaaaa"), (AWS_MANAGED, None))}
+    assert found("each.value.template") == every_candidate
+    assert found(None) == every_candidate
 
 
 def test_a_module_instance_takes_the_template_its_call_indexes_by_each_key() -> None:

@@ -46,10 +46,13 @@ def rendered_documents(plan: PlanSummary) -> dict[str, Document]:
     for name, source in RENDERED.items():
         resources = [v for a, v in plan.values.items() if a.endswith(source["resource"])]
         assert len(resources) <= 1, f"several resources end with {source['resource']}"
+        output = plan.outputs.get(source.get("output", ""))
+        if output and "key" in source:
+            output = output.get(source["key"])
         if resources:
             found[name] = json.loads(resources[0][source["attribute"]])
-        elif plan.outputs.get(source.get("output", "")):
-            found[name] = json.loads(plan.outputs[source["output"]])
+        elif output:
+            found[name] = json.loads(output)
     return found
 
 
@@ -149,8 +152,17 @@ def test_every_denial_holds_beside_broad_grants() -> None:
 
 def test_the_scp_grants_nothing(documents) -> None:
     for configuration in ("complete", "custom", "organization"):
-        scp = documents(configuration)["scp"]
-        assert [s["Effect"] for s in scp["Statement"]] == ["Deny"] * len(scp["Statement"])
+        for part in ("scp-launch", "scp-approval"):
+            scp = documents(configuration)[part]
+            assert [s["Effect"] for s in scp["Statement"]] == ["Deny"] * len(scp["Statement"])
+
+
+def test_the_two_scps_hold_every_deny_statement_once(documents) -> None:
+    """Split for size, the SCPs together deny what the boundary denies, each statement in one of them."""
+    rendered = documents("complete")
+    launch, approval = ([s["Sid"] for s in rendered[part]["Statement"]] for part in ("scp-launch", "scp-approval"))
+    denied = [s["Sid"] for s in rendered["boundary"]["Statement"] if s["Effect"] == "Deny"]
+    assert not set(launch) & set(approval) and sorted(launch + approval) == sorted(denied)
 
 
 ################################################################################
@@ -190,7 +202,7 @@ def deny_sids(documents) -> list[str]:
         s["Sid"]
         for c in MATRIX["configurations"]
         for name, d in documents(c).items()
-        if name in ("policy", "boundary", "scp")
+        if name in ("policy", "boundary", "scp-launch", "scp-approval")
         for s in d["Statement"]
         if s["Effect"] == "Deny"
     )
@@ -279,6 +291,15 @@ OPERATOR_CASES: dict[str, tuple[dict[str, Any], dict[str, Any], bool]] = {
     "Bool/false-and-false": ({"Bool": {VERSION: "false"}}, {VERSION: "false"}, True),
     "Bool/false-and-true": ({"Bool": {VERSION: "false"}}, {VERSION: "true"}, False),
     "Bool/absent": ({"Bool": {VERSION: "false"}}, {}, False),
+    # BoolIfExists "false": true when the key is false or absent (so an undocumented key fails closed).
+    "BoolIfExists/false-and-false": ({"BoolIfExists": {VERSION: "false"}}, {VERSION: "false"}, True),
+    "BoolIfExists/false-and-true": ({"BoolIfExists": {VERSION: "false"}}, {VERSION: "true"}, False),
+    "BoolIfExists/absent": ({"BoolIfExists": {VERSION: "false"}}, {}, True),
+    # Null "false": true only when the key is present; several keys in one Null block are ANDed.
+    "Null-false/present": ({"Null": {"autoscaling:InstanceTypes": "false"}}, {"autoscaling:InstanceTypes": ["m5.large"]}, True),
+    "Null-false/absent": ({"Null": {"autoscaling:InstanceTypes": "false"}}, {}, False),
+    "Null/both-keys-absent": ({"Null": {VERSION: "true", "autoscaling:LaunchConfigurationName": "true"}}, {}, True),
+    "Null/one-key-present": ({"Null": {VERSION: "true", "autoscaling:LaunchConfigurationName": "true"}}, {VERSION: "true"}, False),
     # StringNotEquals on autoscaling:ImageId: a launch configuration's AMI, matched exactly.
     "StringNotEquals/image-id-listed": ({"StringNotEquals": {"autoscaling:ImageId": ["ami-1"]}}, {"autoscaling:ImageId": "ami-1"}, False),
     "StringNotEquals/image-id-other": ({"StringNotEquals": {"autoscaling:ImageId": ["ami-1"]}}, {"autoscaling:ImageId": "ami-2"}, True),

@@ -76,3 +76,21 @@ def test_launches_without_an_image_resource_are_denied_outright(denials) -> None
         resource_types = {r["resource_type"].rstrip("*") for p in SAR["ec2"]["privileges"] if f"ec2:{p['privilege']}" == action for r in p["resource_types"]}
         assert resource_types and "image" not in resource_types, action
     assert statement["Resource"] == "*"
+
+
+def test_doors_that_authorize_no_image_are_denied_by_their_statement_or_named(denials) -> None:
+    """The SAR gives each listed action no image resource; each is in the Deny statement the contract names, or
+    names no statement and is left open with its reason (and the threat model names the path)."""
+    listed = CONTRACT["actions_that_authorize_no_image"]
+    print("\nactions that authorize no image:", {a: e["statement"] for a, e in listed.items()})
+    for action, entry in listed.items():
+        prefix, name = action.split(":")
+        privileges = [p for p in SAR[prefix]["privileges"] if p["privilege"] == name]
+        assert privileges, f"{action} is not in the Service Authorization Reference"
+        assert "image" not in {r["resource_type"].rstrip("*") for r in privileges[0]["resource_types"]}, action
+        assert entry["reason"], action
+        if entry["statement"]:
+            actions = denials[entry["statement"]]["Action"]
+            assert action in ([actions] if isinstance(actions, str) else actions), f"{action} not in {entry['statement']}"
+    named = [a for a, e in listed.items() if not e["statement"]]
+    assert named == ["autoscaling:StartInstanceRefresh", "ec2:DetachVolume", "ec2:AttachVolume"]

@@ -39,8 +39,13 @@ module "approved_amis" {
   approval_tag_key    = "Environment"
   approval_tag_values = ["Prod", "Production"]
   approved_ami_ids    = ["ami-0123456789abcdef0"]
-  approved_ami_owners = ["137112412989"]
+  # Amazon's images (IAM sees ec2:Owner = amazon, not Amazon's account ID) and the golden-AMI account's.
+  approved_ami_owners = ["amazon", "444455556666"]
   ami_publisher_arns  = ["arn:aws:iam::*:role/ami-publisher", "arn:aws:iam::*:role/image-builder-*"]
+  # Launch configurations only with the AMI IDs above (accounts created since 2024-10-01 have none at all).
+  launch_configurations = "approved_ami_ids"
+  # Launch templates may take their image from these publisher-owned SSM parameters (resolve:ssm:).
+  ami_parameter_paths = ["/golden-ami/*"]
 
   create_iam_boundary_policy = true
   iam_attach_to_role_names   = [aws_iam_role.deployer.name]

@@ -18,9 +18,9 @@ output "policy_json" {
   value       = module.approved_amis.policy_json
 }
 
-output "scp_policy_json" {
-  description = "The deny-only document for a service control policy."
-  value       = module.approved_amis.scp_policy_json
+output "scp_policy_jsons" {
+  description = "The deny-only documents for two service control policies (launch, approval)."
+  value       = module.approved_amis.scp_policy_jsons
 }
 
 output "config_rule_names" {

@@ -18,11 +18,16 @@ module "approved_amis_organization" {
   name = "approved-amis-org"
   tags = { Project = "approved-amis" }
 
-  approval_tag_key      = "Environment"
-  approval_tag_values   = ["Prod"]
-  approved_ami_ids      = ["ami-0123456789abcdef0"]
+  approval_tag_key    = "Environment"
+  approval_tag_values = ["Prod"]
+  approved_ami_ids    = ["ami-0123456789abcdef0"]
+  # Amazon's images (ec2:Owner is "amazon" for them): EKS Auto Mode, ECS Managed Instances, Karpenter and
+  # Batch launch them through customer roles, which the SCP binds.
+  approved_ami_owners   = ["amazon"]
   ami_publisher_arns    = ["arn:aws:iam::*:role/ami-publisher"]
   exempt_principal_arns = ["arn:aws:iam::*:role/break-glass"]
+  # Launch templates may take their image from these publisher-owned SSM parameters (resolve:ssm:).
+  ami_parameter_paths = ["/golden-ami/*"]
 
   # The only principals in member accounts that may create or change the publisher and break-glass roles.
   iam_admin_principal_arns = ["arn:aws:iam::*:role/iam-admin"]

@@ -3,23 +3,23 @@ output "approval_rule" {
   value       = module.approved_amis_organization.approval_rule
 }
 
-output "scp_id" {
-  description = "ID of the approved-AMI service control policy."
-  value       = module.approved_amis_organization.scp_id
+output "scp_ids" {
+  description = "IDs of the approved-AMI service control policies, by part (launch, approval)."
+  value       = module.approved_amis_organization.scp_ids
 }
 
-output "scp_policy_json" {
-  description = "Content of the service control policy."
-  value       = module.approved_amis_organization.scp_policy_json
+output "scp_policy_jsons" {
+  description = "Content of the service control policies, by part."
+  value       = module.approved_amis_organization.scp_policy_jsons
 }
 
 output "scp_characters" {
-  description = "Size of the SCP in characters, of the 5,120 allowed."
+  description = "Size of each SCP in characters, of the 5,120 allowed."
   value       = module.approved_amis_organization.scp_characters
 }
 
 output "scp_target_ids" {
-  description = "Targets the SCP is attached to."
+  description = "Targets the SCPs are attached to."
   value       = module.approved_amis_organization.scp_target_ids
 }
 

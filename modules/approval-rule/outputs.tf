@@ -31,17 +31,17 @@ output "boundary_policy_json" {
   value       = local.documents["boundary"]
 }
 
-output "scp_policy_json" {
-  description = "Deny-only document for a service control policy."
-  value       = local.documents["scp"]
+output "scp_policy_jsons" {
+  description = "Deny-only documents for two service control policies, by part: launch (how instances start) and approval (how an image becomes approved); one SCP cannot hold them all within 5,120 characters."
+  value       = local.scp_documents
 }
 
 output "characters" {
-  description = "Size of each document as AWS counts it: policy and boundary without whitespace (IAM allows 6,144 for a managed policy), scp with it (Organizations allows 5,120)."
+  description = "Size of each document as AWS counts it: policy and boundary without whitespace (IAM allows 6,144 for a managed policy), scp (by part) with it (Organizations allows 5,120 each)."
   value       = local.characters
 }
 
 output "deny_statement_ids" {
   description = "Sids of the Deny statements every document renders, as the toggles decide."
-  value       = tolist([for statement in jsondecode(local.documents["scp"]).Statement : statement.Sid])
+  value       = tolist([for statement in jsondecode(local.documents["boundary"]).Statement : statement.Sid if statement.Effect == "Deny"])
 }

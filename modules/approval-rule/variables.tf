@@ -155,9 +155,9 @@ variable "deny_unpinned_launch_template_versions" {
 }
 
 variable "launch_configurations" {
-  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
+  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement). Accounts created on or after 2024-10-01 cannot create launch configurations at all."
   type        = string
-  default     = "approved_ami_ids"
+  default     = "none"
 
   validation {
     condition     = contains(["approved_ami_ids", "none", "any"], var.launch_configurations)
@@ -167,6 +167,28 @@ variable "launch_configurations" {
 
 variable "restrict_image_builder_to_publishers" {
   description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder, whose service-linked role tags the AMIs it distributes. False leaves Image Builder to other grants."
+  type        = bool
+  default     = true
+}
+
+variable "ami_parameter_paths" {
+  description = "SSM parameter names, owned by the publishers, that launch templates may give as their image (resolve:ssm:<name>), each starting with / (wildcards allowed, for example \"/golden-ami/*\"). Only ami_publisher_arns may put, label or delete them; a template resolving any other parameter is an audit and check-plan finding. Empty: no statement."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for path in var.ami_parameter_paths : can(regex("^/[A-Za-z0-9_.*/-]+$", path)) && !startswith(path, "/aws/")])
+    error_message = "ami_parameter_paths must hold SSM parameter names starting with / (letters, digits, _ . - / and the wildcard *), for example \"/golden-ami/*\"; /aws/ names are Amazon's public parameters, which nobody in the account can change."
+  }
+
+  validation {
+    condition     = length(distinct(var.ami_parameter_paths)) == length(var.ami_parameter_paths)
+    error_message = "ami_parameter_paths lists a path twice: list each parameter name once."
+  }
+}
+
+variable "restrict_data_lifecycle_manager_to_publishers" {
+  description = "Allow only ami_publisher_arns to create or update Data Lifecycle Manager policies, whose AMI policies tag the AMIs they create (TagsToAdd, CopyTags) through the execution role passed to dlm.amazonaws.com. False leaves Data Lifecycle Manager to other grants."
   type        = bool
   default     = true
 }

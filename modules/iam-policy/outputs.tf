@@ -21,9 +21,9 @@ output "boundary_policy_json" {
   value       = var.create ? var.approval_rule.boundary_policy_json : null
 }
 
-output "scp_policy_json" {
-  description = "The deny-only document, ready for a service control policy (JSON); null when create = false."
-  value       = var.create ? var.approval_rule.scp_policy_json : null
+output "scp_policy_jsons" {
+  description = "The deny-only documents, ready for two service control policies (JSON by part: launch, approval); null when create = false."
+  value       = var.create ? var.approval_rule.scp_policy_jsons : null
 }
 
 output "policy_characters" {

@@ -45,11 +45,11 @@ variable "approval_rule" {
     })
     policy_json          = string
     boundary_policy_json = string
-    scp_policy_json      = string
+    scp_policy_jsons     = map(string)
     characters = object({
       policy   = number
       boundary = number
-      scp      = number
+      scp      = map(number)
     })
   })
 

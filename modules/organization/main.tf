@@ -21,7 +21,10 @@ module "approval_rule" {
   deny_unpinned_launch_template_versions = var.deny_unpinned_launch_template_versions
   launch_configurations                  = var.launch_configurations
   restrict_image_builder_to_publishers   = var.restrict_image_builder_to_publishers
-  protect_principal_roles                = var.protect_principal_roles
+  ami_parameter_paths                    = var.ami_parameter_paths
+
+  restrict_data_lifecycle_manager_to_publishers = var.restrict_data_lifecycle_manager_to_publishers
+  protect_principal_roles                       = var.protect_principal_roles
 }
 
 locals {
@@ -40,6 +43,7 @@ locals {
   scp_max_characters                = 5120
   declarative_policy_max_characters = 10000
   scp_characters                    = module.approval_rule.characters.scp
+  scp_largest                       = max(values(local.scp_characters)...)
 
   # AWS Config's limit for a rule's input_parameters, checked on the parameters the rules below receive.
   config_rule_parameters_max_characters = 1024
@@ -49,22 +53,33 @@ locals {
 # Service control policy
 ################################################################################
 
+# Two policies, launch and approval: one cannot hold every Deny statement within 5,120 characters. Both count
+# toward the five SCPs a root, OU or account may have attached (FullAWSAccess included).
 resource "aws_organizations_policy" "scp" {
-  count = local.create_scp ? 1 : 0
+  for_each = local.create_scp ? module.approval_rule.scp_policy_jsons : {}
 
-  name        = var.name
-  description = var.scp_description
+  name        = "${var.name}-${each.key}"
+  description = "${var.scp_description} (${each.key})"
   type        = "SERVICE_CONTROL_POLICY"
-  content     = module.approval_rule.scp_policy_json
+  content     = each.value
 
   tags = var.tags
 }
 
 resource "aws_organizations_policy_attachment" "scp" {
-  for_each = toset(local.create_scp && var.attach_scp ? local.scp_target_ids : [])
+  for_each = {
+    for pair in setproduct(keys(aws_organizations_policy.scp), var.attach_scp ? local.scp_target_ids : []) :
+    "${pair[0]}/${pair[1]}" => { policy_id = aws_organizations_policy.scp[pair[0]].id, target_id = pair[1] }
+  }
 
-  policy_id = aws_organizations_policy.scp[0].id
-  target_id = each.value
+  policy_id = each.value.policy_id
+  target_id = each.value.target_id
+}
+
+# One SCP became two (launch, approval): the former policy holds the launch statements' name no longer.
+moved {
+  from = aws_organizations_policy.scp[0]
+  to   = aws_organizations_policy.scp["launch"]
 }
 
 ################################################################################

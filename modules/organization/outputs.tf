@@ -11,29 +11,29 @@ output "approval_rule" {
 # Service control policy
 ################################################################################
 
-output "scp_id" {
-  description = "ID of the service control policy; null when it is not created."
-  value       = try(aws_organizations_policy.scp[0].id, null)
+output "scp_ids" {
+  description = "IDs of the service control policies by part (launch, approval); empty when they are not created."
+  value       = { for part, policy in aws_organizations_policy.scp : part => policy.id }
 }
 
-output "scp_arn" {
-  description = "ARN of the service control policy; null when it is not created."
-  value       = try(aws_organizations_policy.scp[0].arn, null)
+output "scp_arns" {
+  description = "ARNs of the service control policies by part (launch, approval); empty when they are not created."
+  value       = { for part, policy in aws_organizations_policy.scp : part => policy.arn }
 }
 
-output "scp_policy_json" {
-  description = "Content of the service control policy: the IAM layer's deny statements, with the break-glass exception; null when create = false."
-  value       = var.create ? module.approval_rule.scp_policy_json : null
+output "scp_policy_jsons" {
+  description = "Content of the service control policies by part (launch, approval): the IAM layer's deny statements, with the break-glass exception; null when create = false."
+  value       = var.create ? module.approval_rule.scp_policy_jsons : null
 }
 
 output "scp_characters" {
-  description = "Size of the SCP content in characters (AWS Organizations allows 5,120); null when create = false."
+  description = "Size of each SCP's content in characters, by part (AWS Organizations allows 5,120 each); null when create = false."
   value       = var.create ? local.scp_characters : null
 }
 
 output "scp_target_ids" {
-  description = "Root, OU and account IDs the service control policy is attached to."
-  value       = sort(keys(aws_organizations_policy_attachment.scp))
+  description = "Root, OU and account IDs the service control policies are attached to."
+  value       = sort(distinct([for attachment in aws_organizations_policy_attachment.scp : attachment.target_id]))
 }
 
 ################################################################################

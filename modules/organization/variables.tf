@@ -78,13 +78,25 @@ variable "deny_unpinned_launch_template_versions" {
 }
 
 variable "launch_configurations" {
-  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement)."
+  description = "Which Auto Scaling launch configurations (which never check ec2:RunInstances) may be created: \"approved_ami_ids\" only with an AMI in approved_ami_ids (autoscaling:ImageId; none when the list is empty), \"none\", or \"any\" (no statement). Accounts created on or after 2024-10-01 cannot create launch configurations at all."
   type        = string
-  default     = "approved_ami_ids"
+  default     = "none"
 }
 
 variable "restrict_image_builder_to_publishers" {
   description = "Allow only ami_publisher_arns to build, import and distribute AMIs with EC2 Image Builder, whose service-linked role tags the AMIs it distributes. False leaves Image Builder to other grants."
+  type        = bool
+  default     = true
+}
+
+variable "ami_parameter_paths" {
+  description = "SSM parameter names, owned by the publishers, that launch templates may give as their image (resolve:ssm:<name>), each starting with / (wildcards allowed, for example \"/golden-ami/*\"). Only ami_publisher_arns may put, label or delete them; a template resolving any other parameter is an audit and check-plan finding. Empty: no statement."
+  type        = list(string)
+  default     = []
+}
+
+variable "restrict_data_lifecycle_manager_to_publishers" {
+  description = "Allow only ami_publisher_arns to create or update Data Lifecycle Manager policies, whose AMI policies tag the AMIs they create (TagsToAdd, CopyTags) through the execution role passed to dlm.amazonaws.com. False leaves Data Lifecycle Manager to other grants."
   type        = bool
   default     = true
 }
@@ -125,8 +137,8 @@ variable "create_scp" {
   default     = true
 
   validation {
-    condition     = !(var.create && var.create_scp) || local.scp_characters <= local.scp_max_characters
-    error_message = "The SCP document would be ${local.scp_characters} characters, over the 5,120 AWS Organizations allows for a service control policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, use fewer approval_tag_values, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns (for example \"arn:aws:iam::*:role/ami-publisher\")."
+    condition     = !(var.create && var.create_scp) || local.scp_largest <= local.scp_max_characters
+    error_message = "An SCP document would be ${local.scp_largest} characters, over the 5,120 AWS Organizations allows for a service control policy. Shorten it: approve AMIs by tag or owner instead of long approved_ami_ids lists, use fewer approval_tag_values, and replace lists of ami_publisher_arns or exempt_principal_arns with wildcard patterns (for example \"arn:aws:iam::*:role/ami-publisher\")."
   }
 }
 

@@ -13,10 +13,27 @@ from typing import Any, Callable, Iterator, TextIO
 from botocore.exceptions import BotoCoreError, ClientError
 
 from approved_amis import aws, options, organization
-from approved_amis.classify import ALLOWED_AMIS, AMI, Classification, Classifier, Verdict, classify_use
+from approved_amis.classify import (
+    ALLOWED_AMIS,
+    AMI,
+    AMI_PARAMETER,
+    Classification,
+    Classifier,
+    Verdict,
+    classify_parameter,
+    classify_use,
+)
 from approved_amis.fanout import DEFAULT_ORGANIZATION_WORKERS, MAX_ORGANIZATION_WORKERS, MAX_REGION_WORKERS, failures_note, map_regions
 from approved_amis.images import ALLOWED_AMIS_ENABLED, ALLOWED_AMIS_REPORTED, Image, allowed_images_state
-from approved_amis.inventory import LaunchTemplates, Use, fleet_pages, group_pages, instance_pages, spot_request_pages
+from approved_amis.inventory import (
+    LaunchTemplates,
+    Use,
+    fleet_pages,
+    group_pages,
+    instance_pages,
+    parameter_pages,
+    spot_request_pages,
+)
 from approved_amis.output import (
     AUDIT_LAYOUT,
     ORGANIZATION_AUDIT_LAYOUT,
@@ -46,7 +63,9 @@ def tag_key_hint(tag_key: str, seen: set[str]) -> str | None:
     leaves every AMI unapproved), naming the nearest key found; None when some AMI carries it."""
     if not seen or any(key.lower() == tag_key.lower() for key in seen):
         return None
-    by_lower = {key.lower(): key for key in sorted(seen)}
+    by_lower: dict[str, str] = {}
+    for key in sorted(seen):  # of keys that differ only in case, the first in sort order (capitals first)
+        by_lower.setdefault(key.lower(), key)
     close = difflib.get_close_matches(tag_key.lower(), list(by_lower), n=1, cutoff=0.6)
     suggestion = f"; did you mean {by_lower[close[0]]}?" if close else f"; keys found: {', '.join(sorted(seen)[:5])}"
     return f"no AMI in scope carries the tag key {tag_key} in any letter case{suggestion}"
@@ -78,6 +97,10 @@ def findings(
     """A finding per use; where the region's Allowed AMIs reports, AWS's verdict beside it, and a finding of
     kind `allowed-amis` for each use whose AMI AWS judges otherwise than the rule."""
     for use in uses:
+        if use.kind == AMI_PARAMETER:
+            verdict = classify_parameter(use.via, rule)
+            yield Finding(use.resource_type, None, verdict.verdict, verdict.reason, use.resource_id, region, account_id=account, kind=use.kind)
+            continue
         verdict = classify_use(use.kind, use.ami_id, rule, verdicts, NO_AMI)
         image = allowed.images.get(use.ami_id) if allowed is not None and use.ami_id and use.kind == AMI else None
         image_allowed = image.image_allowed if image is not None else None
@@ -153,6 +176,7 @@ def scan_region(
         instance_pages(clients["ec2"]),
         spot_request_pages(clients["ec2"]),
         fleet_pages(clients["ec2"], templates),
+        *([parameter_pages(clients["ec2"])] if rule.ami_parameter_paths else []),
     )
     for pages in sources:
         try:
@@ -241,6 +265,9 @@ def _regions(args: argparse.Namespace, session: Any) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     rule = options.rule_from_args(args)
+    if args.ami_parameter_path:
+        paths = tuple(dict.fromkeys([*rule.ami_parameter_paths, *args.ami_parameter_path]))
+        rule = replace(rule, ami_parameter_paths=paths)
     flags = organization.check_flags(args)
     failing = options.failing_verdicts(args.fail_on)
     session = aws.session(args.profile)
@@ -302,6 +329,15 @@ def register(subcommands: Any) -> None:
     )
     options.add_region_argument(parser)
     options.add_rule_arguments(parser)
+    parser.add_argument(
+        "--ami-parameter-path",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="SSM parameter name (wildcards allowed, e.g. /golden-ami/*) a launch template may give as its image "
+        "(resolve:ssm:NAME), as the module's ami_parameter_paths (repeatable); with any, a template resolving "
+        "another parameter is an ami-parameter finding",
+    )
     options.add_format_argument(parser, FORMATS)
     options.add_fail_on_argument(parser)
     options.add_profile_argument(parser)

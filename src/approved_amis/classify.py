@@ -27,7 +27,7 @@ from enum import Enum
 from typing import Any, Iterable, Mapping
 
 from approved_amis.images import Image, describe_images, missing_reason
-from approved_amis.rule import ApprovalRule
+from approved_amis.rule import ApprovalRule, parameter_allowed
 
 
 class Verdict(str, Enum):
@@ -126,6 +126,20 @@ LAUNCH_CONFIGURATION = "launch-configuration"
 AWS_MANAGED = "aws-managed"
 # A use whose AMI AWS's Allowed AMIs judges otherwise than the rule (audit mode or enabled).
 ALLOWED_AMIS = "allowed-amis"
+# A launch template whose image is resolve:ssm:<parameter> outside the publishers' ami_parameter_paths:
+# whoever may put that parameter changes the AMI later launches use, after any check of the template.
+AMI_PARAMETER = "ami-parameter"
+
+
+def classify_parameter(parameter: str, rule: ApprovalRule) -> Classification:
+    """The verdict on a template image given as resolve:ssm:`parameter`."""
+    if parameter_allowed(parameter, rule.ami_parameter_paths):
+        return Classification(Verdict.APPROVED, f"image resolve:ssm:{parameter}, a publisher's parameter (ami_parameter_paths)")
+    return Classification(
+        Verdict.UNAPPROVED,
+        f"image resolve:ssm:{parameter}: a parameter outside ami_parameter_paths (--ami-parameter-path), which "
+        "anyone allowed to put it can point at another AMI after the template is checked",
+    )
 
 
 def classify_exposure(kind: str, ami_id: str | None, rule: ApprovalRule) -> Classification:

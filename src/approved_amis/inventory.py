@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from approved_amis.classify import AMI, FLOATING_VERSION, LAUNCH_CONFIGURATION
+from approved_amis.classify import AMI, AMI_PARAMETER, FLOATING_VERSION, LAUNCH_CONFIGURATION
 
 ACTIVE_INSTANCE_STATES = ("pending", "running", "stopping", "stopped")
 INSTANCE_PAGE_SIZE = 1000
@@ -118,6 +118,25 @@ class LaunchTemplates:
             self._amis[(template_id, number)] = item.get("LaunchTemplateData", {}).get("ImageId")
             return number
         return version
+
+
+RESOLVE_SSM = "resolve:ssm:"
+
+
+def parameter_pages(ec2: Any) -> Iterator[list[Use]]:
+    """Default and latest launch template versions whose image is an SSM parameter (resolve:ssm:<name>), as
+    written (ResolveAlias off): one use each, `via` the parameter's name, no AMI."""
+    paginator = ec2.get_paginator("describe_launch_template_versions")
+    for page in paginator.paginate(Versions=["$Latest", "$Default"], ResolveAlias=False):
+        seen: set[str] = set()
+        uses: list[Use] = []
+        for version in page.get("LaunchTemplateVersions", []):
+            image = str(version.get("LaunchTemplateData", {}).get("ImageId") or "")
+            reference = f"{version['LaunchTemplateId']}:{version['VersionNumber']}"
+            if image.startswith(RESOLVE_SSM) and reference not in seen:
+                seen.add(reference)
+                uses.append(Use(LAUNCH_TEMPLATE, reference, None, image.removeprefix(RESOLVE_SSM), AMI_PARAMETER))
+        yield uses
 
 
 def group_pages(autoscaling: Any, templates: LaunchTemplates) -> Iterator[list[Use]]:

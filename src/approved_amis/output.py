@@ -381,7 +381,7 @@ class Heartbeat(StatusLine):
     seconds by a thread of its own whatever the work is doing, so that a terminal never sits silent; only
     when `stream` is a terminal. A context manager: the line is cleared on exit. Safe from several threads."""
 
-    def __init__(self, stream: TextIO, label: str, total: int, unit: str = "regions", interval: float = 1.0) -> None:
+    def __init__(self, stream: TextIO, label: str, total: int | None, unit: str = "regions", interval: float = 1.0) -> None:
         super().__init__(stream)
         self._label, self._total, self._unit, self._interval = label, total, unit, interval
         self._done = 0
@@ -392,8 +392,15 @@ class Heartbeat(StatusLine):
 
     def _text(self) -> str:
         elapsed = time.monotonic() - self._started
+        if self._total is None:
+            return f"{self._label}: starting, {elapsed:.0f} s"
         doing = "".join(f"; {where} {what}" for where, what in self._steps.items())
         return f"{self._label}: {self._done} of {self._total} {self._unit} checked, {elapsed:.0f} s{doing}"
+
+    def expect(self, total: int) -> None:
+        """How many units there are, once known (until then the line says `starting`)."""
+        with self._lock:
+            self._total = total
 
     def step(self, where: str, doing: str) -> None:
         """Say what one unit (`us-east-1`) is doing now (`weighing 12 AMI(s)`), until it is done."""

@@ -403,12 +403,14 @@ def run(args: argparse.Namespace) -> int:
     if args.deregister and not args.yes and not sys.stdin.isatty():
         raise aws.UsageError("--deregister needs confirmation: run it on a terminal, or add --yes")
     rule = options.rule_from_args(args)
-    session = aws.session(args.profile)
-    chosen = options.region_choice(args)
-    regions = aws.enabled_regions_here(session) if chosen is None else aws.check_regions(session, chosen)
-    account_id = aws.account_id(session, regions[0])
-    clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
-    with Heartbeat(sys.stderr, "retire", len(regions)) as heartbeat:
+    # From the first call on: resolving regions and the account is already a wait on a slow endpoint.
+    with Heartbeat(sys.stderr, "retire", None) as heartbeat:
+        session = aws.session(args.profile)
+        chosen = options.region_choice(args)
+        regions = aws.enabled_regions_here(session) if chosen is None else aws.check_regions(session, chosen)
+        account_id = aws.account_id(session, regions[0])
+        clients = {r: {s: aws.client(session, s, r) for s in ("ec2", "autoscaling", "rbin")} for r in regions}
+        heartbeat.expect(len(regions))
         results = fanout.map_regions(
             lambda r: heartbeat.tick(region_candidates(r, clients[r], rule, account_id, args, heartbeat)), regions
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import subprocess
@@ -17,6 +18,8 @@ AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 OWNER = re.compile(r"^([0-9]{12}|amazon|aws-marketplace)$")
 MAX_AMI_IDS = 21  # AWS Config APPROVED_AMIS_BY_ID: up to 21 IDs, 1024 characters joined
 MAX_AMI_IDS_CHARS = 1024
+# The module's ami_parameter_paths: publisher-owned SSM parameter names a launch template may resolve.
+PARAMETER_PATH = re.compile(r"^/[A-Za-z0-9_.*/-]+$")
 
 
 class RuleError(ValueError):
@@ -66,7 +69,16 @@ CHECKS: tuple[Check, ...] = (
     Check("approved_ami_ids", "--ami-id", lambda ids: len(ids) <= MAX_AMI_IDS and len(",".join(ids)) <= MAX_AMI_IDS_CHARS, f"the module approves at most {MAX_AMI_IDS} IDs ({MAX_AMI_IDS_CHARS} characters joined, AWS Config's APPROVED_AMIS_BY_ID limit); approve the rest by tag or owner"),
     Check("approved_ami_ids", "--ami-id", lambda ids: len(set(ids)) == len(ids), "lists an AMI ID twice: give each ID once"),
     Check("approved_ami_owners", "--owner", lambda owners: all(OWNER.match(o) for o in owners), 'is not an AMI owner: give a 12-digit account ID, "amazon" or "aws-marketplace"'),
+    Check("ami_parameter_paths", "--ami-parameter-path", lambda paths: all(PARAMETER_PATH.match(p) and not p.startswith("/aws/") for p in paths), "is not a publisher's SSM parameter name: give a name starting with / (letters, digits, _ . - / and the wildcard *), for example /golden-ami/*; /aws/ names are Amazon's public parameters"),
+    Check("ami_parameter_paths", "--ami-parameter-path", lambda paths: len(set(paths)) == len(paths), "lists a path twice: give each parameter name once"),
 )
+
+
+def parameter_allowed(name: str, paths: tuple[str, ...]) -> bool:
+    """Whether the SSM parameter `name` (as in resolve:ssm:<name>, a :version or :label suffix ignored) is
+    one of `paths`, where * matches any characters, as in the policy's parameter ARNs."""
+    bare = name.split(":", 1)[0]
+    return any(fnmatch.fnmatchcase(bare, path) for path in paths)
 
 
 def violations(inputs: Mapping[str, Any]) -> list[Check]:
@@ -101,6 +113,7 @@ class ApprovalRule:
             "approval_tag_values": list(self.tag_values),
             "approved_ami_ids": list(self.ami_ids),
             "approved_ami_owners": list(self.ami_owners),
+            "ami_parameter_paths": list(self.ami_parameter_paths),
         }
         failed = violations(inputs)
         if failed:

@@ -40,7 +40,7 @@ def report(findings: list[PlanFinding], fmt: str, stream: TextIO, summary: str, 
 
 def exit_code(findings: Iterable[PlanFinding], failing: frozenset[Verdict]) -> int:
     """Findings fail unless waived."""
-    return options.EXIT_FINDINGS if any(f.verdict in failing and f.waiver is None for f in findings) else options.EXIT_CLEAN
+    return options.exit_code(Counter(f.verdict for f in findings if f.waiver is None), failing)
 
 
 def read_plan(path: str) -> dict[str, Any]:

@@ -39,8 +39,11 @@ class Location:
     path: str
     line: int
     waivers: tuple[Waiver, ...] = ()
+    # Resources the block indexes by its own key (`aws_launch_template.node[each.key]`, `[count.index]`).
+    keyed: frozenset[str] = frozenset()
 
 
+KEYED = re.compile(r"\b([A-Za-z][A-Za-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_-]*)\s*\[\s*(?:each\.key|count\.index)\s*\]")
 WAIVER = re.compile(r"(?:#|//)\s*approved-amis:ignore(?:\[([a-z-]+)\])?(?:[ \t]+(.*?))?\s*$")
 
 
@@ -231,7 +234,12 @@ class Locator:
                         relative = path.relative_to(self.base)
                     except ValueError:
                         relative = path
-                    return Location(relative.as_posix(), line_number, _waivers(relative.as_posix(), lines, number))
+                    first, last = _block_lines(lines, number)
+                    text = "\n".join(lines[number - 1 : last])
+                    return Location(
+                        relative.as_posix(), line_number, _waivers(relative.as_posix(), lines, first, last),
+                        frozenset(KEYED.findall(text)),
+                    )
         return None
 
     def _tf_files(self, directory: Path) -> list[tuple[Path, list[str]]]:
@@ -263,9 +271,9 @@ def _attribute_line(lines: list[str], start: int, attributes: Sequence[str]) -> 
     return None
 
 
-def _waivers(path: str, lines: list[str], start: int) -> tuple[Waiver, ...]:
-    """The waiver comments of the block opened on line `start` (1-based): inside it, or in the comment
-    lines directly above it."""
+def _block_lines(lines: list[str], start: int) -> tuple[int, int]:
+    """The first line of the comments directly above the block opened on line `start` (1-based), and the
+    block's last line."""
     first = start
     while first > 1 and lines[first - 2].lstrip().startswith(("#", "//")):
         first -= 1
@@ -276,6 +284,11 @@ def _waivers(path: str, lines: list[str], start: int) -> tuple[Waiver, ...]:
         last = number
         if depth <= 0:
             break
+    return first, last
+
+
+def _waivers(path: str, lines: list[str], first: int, last: int) -> tuple[Waiver, ...]:
+    """The waiver comments between lines `first` and `last`: in a block, or in the comments just above it."""
     found = []
     for number in range(first, last + 1):
         match = WAIVER.search(lines[number - 1])

@@ -4,6 +4,7 @@ resource addresses, module variables and module outputs."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
@@ -160,11 +161,12 @@ class PlanIndex:
             seen.setdefault(target.address, target)
         return list(seen.values())
 
-    def candidates(self, module: ModulePath, key: str | None = None) -> list[Template]:
+    def candidates(self, module: ModulePath, key: str | None = None, keyed: frozenset[str] = frozenset()) -> list[Template]:
         """Templates a link the plan does not show can lead to: those planned in the same module instance,
         and those reachable from the inputs of every module call above it. With `key` (the launching
-        resource's instance key), a template of the same module instance under the same key is taken alone:
-        resources of one `for_each` or `count` go together by key."""
+        resource's instance key), a template of the same module instance under the same key is taken alone
+        when the resource's source indexes that template by its own key (`keyed`: `[each.key]`,
+        `[count.index]`, as the .tf file shows it)."""
         found: dict[str, Template] = {}
         for rc in self.changes:
             if (
@@ -173,7 +175,7 @@ class PlanIndex:
                 and matches_module(parse_module_address(rc.get("module_address")), module)
             ):
                 found.setdefault(str(rc["address"]), self.template_of(rc))
-        same_key = [t for t in found.values() if key and t.index == key]
+        same_key = [t for t in found.values() if key and t.index == key and _resource_name(t.address) in keyed]
         if same_key:
             return same_key
         for depth in range(len(module), 0, -1):
@@ -302,3 +304,9 @@ def _sensitive_values(
         if isinstance(variable, Mapping) and variable.get("sensitive"):
             found |= sensitive_strings((plan.get("variables") or {}).get(name, {}).get("value"), True)
     return frozenset(found)
+
+
+def _resource_name(address: str) -> str:
+    """`module.a["x"].aws_launch_template.this[0]` -> `aws_launch_template.this`."""
+    *_, resource_type, name = re.sub(r"\[[^\]]*\]", "", address).split(".")
+    return f"{resource_type}.{name}"

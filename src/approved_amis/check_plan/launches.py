@@ -182,7 +182,12 @@ class LaunchContext:
         return index_text(self.rc.get("index"))
 
     def resolve(self, resource_type: str, identifier: str | None, name: str | None, found: list[str]) -> list[Template]:
-        return self.index.resolve(resource_type, identifier, name, found, self.module, self.key or None)
+        key = self.key or None
+        if key and self.location is not None:
+            # The plan drops `[each.key]` from a reference; where the source is read, it must show it.
+            named = {".".join(r.split(".")[:2]) for r in found if r.split(".")[0] not in ("each", "count", "var", "local")}
+            key = key if named & self.location.keyed else None
+        return self.index.resolve(resource_type, identifier, name, found, self.module, key)
 
     def via_templates(self, managed: str | None = None) -> Iterator[PlannedLaunch]:
         """A launch per launch template the resource's template references name; with `managed`, a
@@ -206,7 +211,8 @@ class LaunchContext:
                 # is followed as a dynamic block is.
                 unlinked = all(r.split(".")[0] in ("local", "each", "count") for r in found)
                 if not targets and not (template_id or name) and unlinked:
-                    targets = self.index.candidates(self.module, self.key or None)
+                    keyed = self.location.keyed if self.location else frozenset()
+                    targets = self.index.candidates(self.module, self.key or None, keyed)
                     if len(targets) == 1 and self.key and targets[0].index == self.key:
                         candidates = f"the template of the same key {self.key}: {block} is {_unlinked(found)}"
                     elif len(targets) > 1:
