@@ -66,8 +66,11 @@ def test_the_rule_is_the_inputs(outputs, default_outputs) -> None:
         "tag_values": ["Golden", "Hardened"],
         "ami_ids": ["ami-00000001", "ami-0123456789abcdef0"],
         "ami_owners": ["amazon", "111122223333"],
+        "ami_parameter_paths": [],
     }
-    assert default_outputs["rule"] == {"tag_key": "Environment", "tag_values": ["Prod"], "ami_ids": [], "ami_owners": []}
+    assert default_outputs["rule"] == {
+        "tag_key": "Environment", "tag_values": ["Prod"], "ami_ids": [], "ami_owners": [], "ami_parameter_paths": []
+    }
 
 
 def test_every_document_is_an_iam_policy(outputs) -> None:
