@@ -44,7 +44,7 @@ WORKLOAD_IMAGES = {
     "dev-build": [{"Key": "Environment", "Value": "Dev"}],
     "untagged": [],
 }
-QUIET_AFTER = 3.0  # seconds without output after which a running step says it is still at work
+QUIET_AFTER = 2.0  # seconds without output after which a running step says it is still at work
 # terraform lines worth showing while it applies or destroys: one per resource done.
 PROGRESS = re.compile(r": (Creation|Destruction|Modifications) complete after \S+")
 

@@ -70,7 +70,7 @@ def test_the_rule_is_the_inputs(outputs, default_outputs) -> None:
     }
     assert default_outputs["rule"] == {
         "tag_key": "Environment", "tag_values": ["Prod"], "ami_ids": [], "ami_owners": [], "ami_parameter_paths": []
-    }  # fmt: skip
+    }
 
 
 def test_every_document_is_an_iam_policy(outputs) -> None:
