@@ -29,6 +29,10 @@ module "approved_amis_organization" {
   # Launch templates may take their image from these publisher-owned SSM parameters (resolve:ssm:).
   ami_parameter_paths = ["/golden-ami/*"]
 
+  # Instance tags only publishers and break-glass roles may set: the remediation exemption key of the
+  # member accounts' Config remediation.
+  protected_instance_tag_keys = ["AmiGuardExempt"]
+
   # The only principals in member accounts that may create or change the publisher and break-glass roles.
   iam_admin_principal_arns = ["arn:aws:iam::*:role/iam-admin"]
 
