@@ -23,7 +23,7 @@ from conftest import EXAMPLES, MODULES, tf_var_values
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT, terraform_env
 from support.terraform_cli import run
-from test_iam_policy import DENY_SIDS, statements
+from test_iam_policy import DENY_SIDS, POLICY_GUARD_SIDS, statements
 
 EXAMPLE = EXAMPLES / "organization"
 MODULE = MODULES / "organization"
@@ -161,18 +161,36 @@ def test_scp_denials_equal_the_iam_layers_plus_the_break_glass_and_iam_admin_exc
     guard = scp["DenyChangesToProtectedPrincipals"]
     assert guard.pop("Condition") == {"ArnNotLike": {"aws:PrincipalArn": EXAMPLE_IAM_ADMINS}}
     assert guard.pop("Resource") == [*EXAMPLE_RULE["ami_publisher_arns"], *EXAMPLE_BREAK_GLASS, *EXAMPLE_IAM_ADMINS]
-    iam_guard = denials(iam)["DenyChangesToProtectedPrincipals"]
+    iam_denials = {sid: s for sid, s in denials(iam).items() if sid not in POLICY_GUARD_SIDS}
+    iam_guard = iam_denials["DenyChangesToProtectedPrincipals"]
     assert "Condition" not in iam_guard, "IAM admins are an SCP exception"
     assert iam_guard.pop("Resource") == [*EXAMPLE_RULE["ami_publisher_arns"], *EXAMPLE_BREAK_GLASS]
-    assert scp == denials(iam)
-    assert set(scp) == DENY_SIDS - {"DenyImageCreationInApprovedOwnerAccounts"}
+    # Break-glass is named in the SCP only (the identity policy binds only its holders): in every launch
+    # statement, and beside the publishers as those who may set a protected instance tag.
+    tagging = scp.pop("DenyProtectedTagOnInstance")
+    assert tagging["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [*EXAMPLE_RULE["ami_publisher_arns"], *EXAMPLE_BREAK_GLASS]}
+    exempted = set()
+    for sid, statement in scp.items():
+        if statement.get("Condition", {}).get("ArnNotLike") == {"aws:PrincipalArn": EXAMPLE_BREAK_GLASS}:
+            exempted.add(sid)
+            condition = {k: v for k, v in statement["Condition"].items() if k != "ArnNotLike"}
+            statement.pop("Condition")
+            if condition:
+                statement["Condition"] = condition
+    assert exempted == {sid for sid, s in scp.items() if sid.startswith(("DenyLaunch", "DenyGroup", "DenyUnpinned", "DenyMixed", "DenySpot"))}
+    assert scp == iam_denials
+    assert set(scp) | {"DenyProtectedTagOnInstance"} == DENY_SIDS - {
+        "DenyImageCreationInApprovedOwnerAccounts", "DenyLaunchConfigurationWithUnapprovedImage"
+    } | {"DenyGroupOnLaunchConfiguration"}  # fmt: skip
 
 
 def test_scp_equals_the_iam_denials_for_another_rule(custom, plan_summary) -> None:
     iam = plan_summary(REPO_ROOT, **CUSTOM_RULE).policy("module.iam_policy.aws_iam_policy.this[0]")
     scp = scp_denials(custom, prefix="")
-    assert scp == denials(iam)
-    assert set(scp) == DENY_SIDS - {"DenyImageParameterChangeByNonPublishers"}
+    assert scp == {sid: s for sid, s in denials(iam).items() if sid not in POLICY_GUARD_SIDS}
+    assert set(scp) == DENY_SIDS - {
+        "DenyImageParameterChangeByNonPublishers", "DenyLaunchConfigurationWithUnapprovedImage", "DenyProtectedTagOnInstance"
+    } | {"DenyGroupOnLaunchConfiguration"}  # fmt: skip
 
 
 def test_scp_sizes_are_reported_and_are_the_content_lengths(example) -> None:
@@ -405,7 +423,11 @@ def test_applied_scps_hold_the_planned_documents(organization) -> None:
         assert document == json.loads(organization["outputs"]["scp_policy_jsons"][part])
         sids |= set(statements(document))
     # The SCPs are the identity policy's Deny statements (no account ID is approved by owner in the example).
-    assert sids == DENY_SIDS - {"DenyImageCreationInApprovedOwnerAccounts"}
+    # launch_configurations is "none" there: DenyGroupOnLaunchConfiguration, and DenyLaunchWithoutImageCheck takes
+    # every launch configuration.
+    assert sids == DENY_SIDS - {"DenyImageCreationInApprovedOwnerAccounts", "DenyLaunchConfigurationWithUnapprovedImage"} | {
+        "DenyGroupOnLaunchConfiguration"
+    }
 
 
 def test_applied_scps_are_attached_to_the_ou_and_the_account(organization) -> None:
