@@ -79,6 +79,11 @@ def test_every_layer_on_plans_every_layer(plan_summary) -> None:
     assert plan_summary(REPO_ROOT, **ALL_ON).counts == merged(RULES, RECORDER, ALERTS, REMEDIATION, IAM)
 
 
+# Resources of other layers a toggle changes by design: with the remediation, its exemption key is guarded on
+# instances (DenyProtectedTagOnInstance) in the identity policy.
+ALSO_CHANGES = {"remediation": ["module.iam_policy.aws_iam_policy.this[0]"]}
+
+
 @pytest.mark.parametrize("toggle", sorted(TOGGLES))
 def test_toggle_removes_exactly_its_resources(toggle: str, plan_summary) -> None:
     inputs, expected, module = TOGGLES[toggle]
@@ -89,7 +94,7 @@ def test_toggle_removes_exactly_its_resources(toggle: str, plan_summary) -> None
     gone = set(everything.values) - set(without.values)
     assert gone and all(address.startswith(module) for address in gone), sorted(gone)
     changed = [a for a in without.values if without.values[a] != everything.values.get(a)]
-    assert changed == [], f"{toggle} changed resources it does not own: {changed}"
+    assert changed == ALSO_CHANGES.get(toggle, []), f"{toggle} changed resources it does not own: {changed}"
 
 
 def test_config_layer_off_leaves_the_iam_layer_only(plan_summary) -> None:
