@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import boto3
 from botocore.config import Config
@@ -55,16 +55,27 @@ def running_emulator(log_path: Path | None = None, attempts: int = 3, aws_manage
     aws_managed_policies: serve AWS managed policies (such as AWS_ConfigRole, which the Config recorder's
     role attaches). moto then parses its copy of all of them, about a second of CPU, in every account the
     first time it is used, so only the emulators that apply such an attachment ask for them.
-
-    Several emulators start at once when tests run in parallel: a port found free can be taken before
-    moto binds it, so a server that exits at start is tried again on another port.
     """
+
+    def launch(port: int) -> Any:
+        log = log_path or CACHE_DIR / f"moto-{port}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        return _start(port, log, aws_managed_policies)
+
+    process, url = _started(launch, attempts)
+    try:
+        yield url
+    finally:
+        stop(process)
+
+
+def _started(launch: Callable[[int], Any], attempts: int) -> tuple[Any, str]:
+    """A server launched on a free port and answering; its process and URL. Servers starting at once can
+    race for a port found free, so one that exits at start is launched again on another port."""
     for attempt in range(1, attempts + 1):
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
-        log = log_path or CACHE_DIR / f"moto-{port}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        process = _start(port, log, aws_managed_policies)
+        process = launch(port)
         try:
             _wait_until_up(url, process)
         except RuntimeError:
@@ -73,11 +84,8 @@ def running_emulator(log_path: Path | None = None, attempts: int = 3, aws_manage
             if exited_at_start and attempt < attempts:
                 continue
             raise
-        try:
-            yield url
-        finally:
-            stop(process)
-        return
+        return process, url
+    raise RuntimeError("moto server did not start")
 
 
 def _start(port: int, log_path: Path, aws_managed_policies: bool) -> Any:
@@ -216,26 +224,29 @@ def client(service: str, url: str, region: str = "us-east-1", credentials: dict[
     )
 
 
+def assumed_credentials(url: str, account_id: str, role: str, caller: dict[str, str] | None = None) -> dict[str, str]:
+    """Credentials of role in account_id, assumed on the emulator at url by caller (boto3 keyword arguments;
+    the emulator's throwaway credentials unless given), as boto3 client keyword arguments."""
+    keys = client("sts", url, credentials=caller).assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="harness")
+    return {
+        "aws_access_key_id": keys["Credentials"]["AccessKeyId"],
+        "aws_secret_access_key": keys["Credentials"]["SecretAccessKey"],
+        "aws_session_token": keys["Credentials"]["SessionToken"],
+    }
+
+
 def start_detached(log_path: Path, attempts: int = 3, environment: dict[str, str] | None = None) -> tuple[int, str]:
     """Start moto server in a session of its own, to outlive the caller; its process ID and URL. The
     caller stops it (SIGTERM to the process ID) when done. environment: moto settings to add."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, attempts + 1):
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
+
+    def launch(port: int) -> Any:
         with open(log_path, "wb") as log:
-            process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                 env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="false", **(environment or {})),
             )  # fmt: skip
-        try:
-            _wait_until_up(url, process)
-        except RuntimeError:
-            exited_at_start = process.poll() is not None
-            stop(process)
-            if exited_at_start and attempt < attempts:
-                continue
-            raise
-        return process.pid, url
-    raise RuntimeError("moto server did not start")
+
+    process, url = _started(launch, attempts)
+    return process.pid, url

@@ -9,9 +9,8 @@ the "shared" AMI is one of Amazon's public AMIs that this account tagged itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-import boto3
+from harness.emulator import assumed_credentials, client
 
 ACCOUNT_ID = "123456789012"  # the emulator's default account: the management account
 REGIONS = ("eu-west-1", "us-east-1")
@@ -38,17 +37,11 @@ class Seeded:
     instances: dict[tuple[str, str], list[str]] = field(default_factory=dict)
 
 
-def client(url: str, service: str, region: str = REGIONS[0], credentials: dict[str, str] | None = None) -> Any:
-    """A boto3 client on the emulator, in its default account unless credentials name another."""
-    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name=region, endpoint_url=url, **keys)
-
-
 def seed_region(url: str, region: str, credentials: dict[str, str] | None = None) -> tuple[dict[str, str], list[str]]:
     """AMIs of every verdict in one region and an instance on each but the unused one, a launch template
     whose default version is approved and latest is not, and an Auto Scaling group on its $Latest."""
-    ec2 = client(url, "ec2", region, credentials)
-    autoscaling = client(url, "autoscaling", region, credentials)
+    ec2 = client("ec2", url, region, credentials)
+    autoscaling = client("autoscaling", url, region, credentials)
     amazon = [image["ImageId"] for image in ec2.describe_images(Owners=["amazon"])["Images"][:2]]
     builder = ec2.run_instances(ImageId=amazon[0], MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     images: dict[str, str] = {}
@@ -77,27 +70,17 @@ def seed_region(url: str, region: str, credentials: dict[str, str] | None = None
     return images, instances
 
 
-def member_credentials(url: str, account_id: str, role: str = AUDIT_ROLE) -> dict[str, str]:
-    answer = client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{role}", RoleSessionName="try")
-    keys = answer["Credentials"]
-    return {
-        "aws_access_key_id": keys["AccessKeyId"],
-        "aws_secret_access_key": keys["SecretAccessKey"],
-        "aws_session_token": keys["SessionToken"],
-    }
-
-
 def seed(url: str) -> Seeded:
     """The whole fleet: the default account (the organization's management account) and MEMBERS, each
     created with the audit role, in every region of REGIONS."""
     seeded = Seeded(accounts={"management": ACCOUNT_ID})
-    organizations = client(url, "organizations")
+    organizations = client("organizations", url)
     organizations.create_organization(FeatureSet="ALL")
     for name in MEMBERS:
         status = organizations.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=AUDIT_ROLE)
         seeded.accounts[name] = status["CreateAccountStatus"]["AccountId"]
     for name, account in seeded.accounts.items():
-        credentials = None if account == ACCOUNT_ID else member_credentials(url, account)
+        credentials = None if account == ACCOUNT_ID else assumed_credentials(url, account, AUDIT_ROLE)
         for region in REGIONS:
             images, instances = seed_region(url, region, credentials)
             seeded.images[account, region] = images

@@ -25,7 +25,6 @@ import sys
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -100,11 +99,11 @@ def child(kind: str, trace: bool, env: dict[str, str]) -> dict[str, float]:
 
 
 def seed_images(endpoint: str) -> dict[str, list[str]]:
-    import boto3
+    from harness.emulator import client
 
     images: dict[str, list[str]] = {}
     for region in REGIONS:
-        ec2 = boto3.client("ec2", region_name=region, endpoint_url=endpoint)
+        ec2 = client("ec2", endpoint, region)
         base = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
         builder = ec2.run_instances(ImageId=base, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
         images[region] = []
@@ -118,7 +117,7 @@ def seed_images(endpoint: str) -> dict[str, list[str]]:
 
 
 def seed_instances(endpoint: str, images: dict[str, list[str]], count: int, offset: int) -> None:
-    import boto3
+    from harness.emulator import client
 
     per_region = count // len(REGIONS)
     jobs = [
@@ -126,7 +125,7 @@ def seed_instances(endpoint: str, images: dict[str, list[str]], count: int, offs
         for region in REGIONS
         for number in range(0, per_region, RUN_BATCH)
     ]
-    ec2 = {region: boto3.client("ec2", region_name=region, endpoint_url=endpoint) for region in REGIONS}
+    ec2 = {region: client("ec2", endpoint, region) for region in REGIONS}
 
     def launch(job: tuple[str, str]) -> None:
         region, image = job

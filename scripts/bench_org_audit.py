@@ -54,14 +54,11 @@ POLICY = """policies:
 
 
 def client(endpoint: str, service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
-    import boto3
+    from harness.emulator import client as emulator_client
 
-    from botocore.config import Config
-
-    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     # A busy machine can keep the emulator past botocore's 60 s read timeout on a large RunInstances.
-    config = Config(read_timeout=600, retries={"mode": "standard", "max_attempts": 10})
-    return boto3.client(service, region_name=region, endpoint_url=endpoint, config=config, **keys)
+    retries = {"mode": "standard", "max_attempts": 10}
+    return emulator_client(service, endpoint, region, credentials, read_timeout=600, retries=retries)
 
 
 def seed(endpoint: str, accounts: int, instances: int) -> tuple[dict[str, str], dict[tuple[str, str, str], str]]:

@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-import boto3
 
-from harness.emulator import running_emulator
+from harness.emulator import client, running_emulator
 from harness.tfcli import emulator_credentials
 
 CLI = str(Path(sys.executable).with_name("approved-amis"))
@@ -77,9 +76,7 @@ def timed(args: list[str], endpoint: str) -> tuple[float, int, float]:
 
 def seed(url: str) -> None:
     """Two unused AMIs of this account for retire to weigh."""
-    ec2 = boto3.client(
-        "ec2", region_name="us-east-1", endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
+    ec2 = client("ec2", url)
     amazon = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     builder = ec2.run_instances(ImageId=amazon, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
     for name in ("old-web", "old-batch"):

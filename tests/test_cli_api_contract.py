@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from approved_amis import aws
+from harness.emulator import client
 from harness.tfcli import REPO_ROOT
 from support.aws_api import UNSERVED
 
@@ -193,18 +194,8 @@ def test_figures() -> None:
 @pytest.mark.parametrize("name", sorted(UNSERVED))
 def test_the_emulator_still_does_not_serve(emulator: str, name: str) -> None:
     """Fails once the emulator serves one of these: its tests then belong on the emulator."""
-    import boto3
-    from botocore.config import Config
-
-    def client(service: str) -> Any:
-        return boto3.client(
-            service,
-            region_name="us-east-1",
-            endpoint_url=emulator,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=Config(retries={"max_attempts": 1}),
-        )
+    def unserved_client(service: str) -> Any:
+        return client(service, emulator, retries={"max_attempts": 1})
 
     with pytest.raises(aws.AWS_ERRORS):
-        UNSERVED[name](client, "ami-0123456789abcdef0")
+        UNSERVED[name](unserved_client, "ami-0123456789abcdef0")

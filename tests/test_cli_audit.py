@@ -25,7 +25,7 @@ import yaml
 
 from support.audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
 from support.aws_api import stubbed
-from harness.emulator import running_emulator
+from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
 
@@ -172,16 +172,7 @@ def test_the_emulator_shares_no_images_between_accounts(fleet_emulator: tuple[st
     serves sharing, and the fleet should hold a shared AMI, untagged and tagged by this account."""
     url, _ = fleet_emulator
     publisher = "444455556666"
-    sts = boto3.client("sts", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x")
-    credentials = sts.assume_role(RoleArn=f"arn:aws:iam::{publisher}:role/publisher", RoleSessionName="share")["Credentials"]
-    other = boto3.client(
-        "ec2",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-    )
+    other = client("ec2", url, credentials=assumed_credentials(url, publisher, "publisher"))
     image_id = other.register_image(Name="shared-with-the-fleet", RootDeviceName="/dev/xvda")["ImageId"]
     other.modify_image_attribute(ImageId=image_id, LaunchPermission={"Add": [{"UserId": ACCOUNT_ID}]})
     assert [i["OwnerId"] for i in other.describe_images(ImageIds=[image_id])["Images"]] == [publisher]
@@ -398,9 +389,7 @@ def guarded_emulator() -> Iterator[tuple[str, dict[str, dict[str, str]], Fleet]]
     """An emulator enforcing IAM, with an auditor allowed to describe and a user allowed nothing else."""
     with running_emulator() as url:
         fleet = seed_fleet(url, "us-east-1")
-        iam = boto3.client(
-            "iam", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x"
-        )
+        iam = client("iam", url)
         keys = {}
         for user, actions in (("auditor", ["ec2:Describe*", "autoscaling:Describe*"]), ("nobody", ["s3:List*"])):
             iam.create_user(UserName=user)

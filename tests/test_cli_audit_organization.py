@@ -30,7 +30,7 @@ import yaml
 
 from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
 from support.aws_api import emulated_apis_path, stubbed
-from harness.emulator import running_emulator
+from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
 
@@ -39,6 +39,7 @@ ROLE = "ApprovedAmisAudit"
 CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "audit_fleet.yaml").read_text())
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
 AUDITED = ("dev", "prod")  # members with the audit role and a fleet in each region
+ADMIN_ROLE = "OrganizationAccountAccessRole"  # the role Organizations creates in each member
 
 
 @dataclass
@@ -47,21 +48,6 @@ class Organization:
     accounts: dict[str, str]  # name -> ID
     fleets: dict[tuple[str, str], Fleet]  # (account ID, region) -> fleet
     caller: dict[str, str]  # the auditor's access key, as environment variables
-
-
-def _client(url: str, service: str, credentials: dict[str, str] | None = None, region: str = "us-east-1") -> Any:
-    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name=region, endpoint_url=url, **keys)
-
-
-def _member_credentials(url: str, account_id: str) -> dict[str, str]:
-    role = f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole"
-    answer = _client(url, "sts").assume_role(RoleArn=role, RoleSessionName="seed")["Credentials"]
-    return {
-        "aws_access_key_id": answer["AccessKeyId"],
-        "aws_secret_access_key": answer["SecretAccessKey"],
-        "aws_session_token": answer["SessionToken"],
-    }
 
 
 def _apply_audit_role(url: str, credentials: dict[str, str], tf_env: dict[str, str], root: Path) -> None:
@@ -88,7 +74,7 @@ def _enforce_iam(url: str) -> None:
 @pytest.fixture(scope="module")
 def org(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Organization]:
     with running_emulator() as url:
-        organizations = _client(url, "organizations")
+        organizations = client("organizations", url)
         organizations.create_organization(FeatureSet="ALL")
         accounts: dict[str, str] = {}
         for name in (*AUDITED, "legacy", "closed"):
@@ -100,18 +86,18 @@ def org(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Ite
 
         fleets: dict[tuple[str, str], Fleet] = {}
         for name in AUDITED:
-            credentials = _member_credentials(url, accounts[name])
+            credentials = assumed_credentials(url, accounts[name], ADMIN_ROLE)
             for region in REGIONS:
                 fleets[accounts[name], region] = seed_fleet(url, region, credentials)
 
-        dev = _member_credentials(url, accounts["dev"])
+        dev = assumed_credentials(url, accounts["dev"], ADMIN_ROLE)
         _apply_audit_role(url, dev, tf_env, tmp_path_factory.mktemp("audit-role") / "root")
-        policy = _client(url, "iam", dev).get_role_policy(RoleName=ROLE, PolicyName="approved-amis-audit")
-        _client(url, "iam", _member_credentials(url, accounts["prod"])).put_role_policy(
+        policy = client("iam", url, credentials=dev).get_role_policy(RoleName=ROLE, PolicyName="approved-amis-audit")
+        client("iam", url, credentials=assumed_credentials(url, accounts["prod"], ADMIN_ROLE)).put_role_policy(
             RoleName=ROLE, PolicyName="approved-amis-audit", PolicyDocument=json.dumps(policy["PolicyDocument"])
         )
 
-        iam = _client(url, "iam")
+        iam = client("iam", url)
         iam.create_user(UserName="auditor")
         caller_policy = {
             "Version": "2012-10-17",
@@ -260,7 +246,7 @@ def test_enabled_regions(env: dict[str, str], org: Organization) -> None:
     assert result.returncode == 1, result.stderr
     enabled = [
         r["RegionName"]
-        for r in _client(org.url, "ec2", _member_credentials_enforced(org, prod)).describe_regions()["Regions"]
+        for r in client("ec2", org.url, credentials=auditor_in(org, prod)).describe_regions()["Regions"]
         if r["OptInStatus"] != "not-opted-in" and not r["RegionName"].startswith(("cn-", "us-gov-"))
     ]
     assert f"1 of 1 accounts, {len(enabled)} of {len(enabled)} account regions scanned" in result.stderr
@@ -285,15 +271,10 @@ def test_a_failing_region_is_listed_and_the_rest_reported(env: dict[str, str], o
     assert summary.endswith(f"; partial scan, failed: {prod}/cn-north-1")
 
 
-def _member_credentials_enforced(org: Organization, account_id: str) -> dict[str, str]:
-    sts = _client(org.url, "sts", {"aws_access_key_id": org.caller["AWS_ACCESS_KEY_ID"],
-                                   "aws_secret_access_key": org.caller["AWS_SECRET_ACCESS_KEY"]})  # fmt: skip
-    answer = sts.assume_role(RoleArn=f"arn:aws:iam::{account_id}:role/{ROLE}", RoleSessionName="check")["Credentials"]
-    return {
-        "aws_access_key_id": answer["AccessKeyId"],
-        "aws_secret_access_key": answer["SecretAccessKey"],
-        "aws_session_token": answer["SessionToken"],
-    }
+def auditor_in(org: Organization, account_id: str) -> dict[str, str]:
+    """The auditor's session in the audit role of account_id, as the emulator enforces IAM."""
+    caller = {"aws_access_key_id": org.caller["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": org.caller["AWS_SECRET_ACCESS_KEY"]}
+    return assumed_credentials(org.url, account_id, ROLE, caller)
 
 
 def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch: pytest.MonkeyPatch) -> None:

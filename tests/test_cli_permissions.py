@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import boto3
 import pytest
 
 from support.audit_fleet import Fleet, seed_fleet
 from support.aws_api import emulated_apis_path
 from support.check_plan_support import cli_path
-from harness.emulator import running_emulator
+from harness.emulator import client, running_emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials
 
 CLI_README = REPO_ROOT / "src" / "approved_amis" / "README.md"
@@ -89,7 +88,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
         fleet = seed_fleet(url, "us-east-1")
         plan = tmp_path_factory.mktemp("permissions") / "plan.json"
         plan.write_text(json.dumps(plan_document(fleet)))
-        iam = boto3.client("iam", region_name="us-east-1", endpoint_url=url, aws_access_key_id="x", aws_secret_access_key="x")
+        iam = client("iam", url)
         keys = {}
         for number, (command, actions) in enumerate(PERMISSIONS.items()):
             for left_out in ["", *(a for c, a in CASES + OPTIONAL_CASES if c == command)]:

@@ -50,7 +50,7 @@ from approved_amis.retire import (
 )
 from support.audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
 from support.aws_api import emulated_apis_path, stubbed
-from harness.emulator import running_emulator
+from harness.emulator import client, running_emulator
 
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
 UNUSED = {"terminated": "unapproved", "orphan_untagged": "unapproved", "orphan_prod": "approved"}
@@ -568,7 +568,7 @@ def test_an_ami_referenced_only_by_an_ssm_parameter_is_kept(
     referenced = ec2.create_image(InstanceId=builder, Name="golden-web")["ImageId"]
     plain = ec2.create_image(InstanceId=builder, Name="golden-old")["ImageId"]
     ec2.terminate_instances(InstanceIds=[builder])
-    ssm = boto3.client("ssm", region_name=region, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    ssm = client("ssm", url, region)
     ssm.put_parameter(Name=PARAMETER, Value=referenced, Type="String", DataType="aws:ec2:image")
 
     result, rows = retire(env, region)

@@ -7,35 +7,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from harness.emulator import running_emulator
+from harness.emulator import assumed_credentials, client, running_emulator
 from harness.latency_proxy import CALLER, LatencyProxy
 from support.audit_fleet import cli_env, run_cli, seed_fleet
 
 REGIONS = ("us-east-1", "eu-west-1")
 ROLE = "ApprovedAmisAudit"
 MEMBERS = ("dev", "prod")
-
-
-def _client(url: str, service: str, credentials: dict[str, str] | None = None, **config: Any) -> Any:
-    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(service, region_name="us-east-1", endpoint_url=url, config=Config(**config), **keys)
-
-
-def _assume(url: str, account: str) -> dict[str, str]:
-    answer = _client(url, "sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ROLE}", RoleSessionName="seed")
-    credentials = answer["Credentials"]
-    return {
-        "aws_access_key_id": credentials["AccessKeyId"],
-        "aws_secret_access_key": credentials["SecretAccessKey"],
-        "aws_session_token": credentials["SessionToken"],
-    }
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +28,14 @@ def proxied() -> Iterator[tuple[LatencyProxy, str, dict[str, str]]]:
     with running_emulator() as first, running_emulator() as second:
         proxy = LatencyProxy([first, second], latency_ms=0, throttle=0)
         with proxy.serving() as url:
-            organizations = _client(url, "organizations")
+            organizations = client("organizations", url)
             organizations.create_organization(FeatureSet="ALL")
             accounts = {}
             for name in MEMBERS:
                 status = organizations.create_account(AccountName=name, Email=f"{name}@example.com", RoleName=ROLE)
                 accounts[name] = status["CreateAccountStatus"]["AccountId"]
             for account in accounts.values():
-                credentials = _assume(url, account)
+                credentials = assumed_credentials(url, account, ROLE)
                 for region in REGIONS:
                     seed_fleet(url, region, credentials)
             yield proxy, url, accounts
@@ -87,7 +70,7 @@ def test_report_under_latency_and_throttling_equals_the_report_without(proxied: 
 def test_throttled_answer_is_ec2s(proxied: tuple[LatencyProxy, str, dict[str, str]]) -> None:
     """HTTP 503 with RequestLimitExceeded, which botocore reads as a throttling error and retries."""
     proxy, url, accounts = proxied
-    ec2 = _client(url, "ec2", _assume(url, accounts["dev"]), retries={"mode": "standard", "max_attempts": 1})
+    ec2 = client("ec2", url, credentials=assumed_credentials(url, accounts["dev"], ROLE), retries={"mode": "standard", "max_attempts": 1})
     proxy.throttle = 1.0
     try:
         with pytest.raises(ClientError) as caught:
@@ -101,7 +84,7 @@ def test_throttled_answer_is_ec2s(proxied: tuple[LatencyProxy, str, dict[str, st
 
 def test_every_answer_is_held(proxied: tuple[LatencyProxy, str, dict[str, str]]) -> None:
     proxy, url, _ = proxied
-    sts = _client(url, "sts")
+    sts = client("sts", url)
     sts.get_caller_identity()
     proxy.latency_ms = 300
     try:
@@ -117,5 +100,5 @@ def test_each_account_lives_in_one_emulator(proxied: tuple[LatencyProxy, str, di
     member: what was seeded there is found again whichever credentials of the account ask."""
     proxy, url, accounts = proxied
     for account in accounts.values():
-        ec2 = _client(url, "ec2", _assume(url, account))
+        ec2 = client("ec2", url, credentials=assumed_credentials(url, account, ROLE))
         assert ec2.describe_instances()["Reservations"]

@@ -13,11 +13,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from conftest import EXAMPLES
-from harness.tfcli import emulator_credentials
+from harness.emulator import client
 from harness.workspace import copy_example
 from support.terraform_cli import run as terraform
 
@@ -64,14 +63,7 @@ def workspace(tf_env, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def iam(emulator) -> Any:
-    credentials = emulator_credentials(emulator)
-    return boto3.client(
-        "iam",
-        endpoint_url=emulator,
-        region_name="us-east-1",
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-    )
+    return client("iam", emulator)
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))

@@ -14,13 +14,11 @@ import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import EXAMPLES, MODULES, tf_var_values
-from harness.emulator import running_emulator
+from harness.emulator import client, running_emulator
 from harness.tfcli import REPO_ROOT, terraform_env
 from support.terraform_cli import run
 from test_iam_policy import DENY_SIDS, POLICY_GUARD_SIDS, statements
@@ -352,10 +350,7 @@ def organization(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     with running_emulator() as url:
         env = terraform_env(url)
         clients = {
-            name: boto3.client(
-                name, endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing",
-                aws_secret_access_key="testing", config=Config(retries={"max_attempts": 1}),
-            )
+            name: client(name, url, retries={"max_attempts": 1})
             for name in ("organizations", "config", "iam")
         }
         org = clients["organizations"]
