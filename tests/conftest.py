@@ -34,7 +34,7 @@ import tftest
 from harness.emulator import stop as stop_process
 from harness.emulator import running_emulator, start_zygote
 from scripts.demo import DemoRun
-from support.complete_example import Lifecycle, run_and_read
+from support.complete_example import CompleteExample, Lifecycle
 from support.instances import GeneratedRoot, instance_of, instance_summary, instances_of, write_root
 from support.planning import PlanSummary, summarize
 from support.terraform_cli import check, run
@@ -127,11 +127,20 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def complete_example() -> tuple[DemoRun, Lifecycle]:
-    """One run of the demo on examples/complete (apply, audit, second plan, destroy), read between its steps:
-    what it printed, and what the account held. tests/test_demo.py and tests/test_apply.py share it, and
-    the scheduler below gives both files to one worker, so the example is applied once per run."""
-    return run_and_read()
+def complete_applied() -> Iterator[CompleteExample]:
+    """The demo on examples/complete (tests/support/complete_example.py), held after apply: what the account
+    held. tests/test_demo.py and tests/test_apply.py share it, and the scheduler below gives both files to
+    one worker, so the example is applied once per run. The demo finishes at the latest when the run ends."""
+    example = CompleteExample()
+    example.applied()
+    yield example
+    example.finish()
+
+
+@pytest.fixture(scope="session")
+def complete_example(complete_applied: CompleteExample) -> tuple[DemoRun, Lifecycle]:
+    """The same demo run to its end (audit, second plan, destroy): what it printed, and the lifecycle."""
+    return complete_applied.finish()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,9 @@
 
 The emulator does not serve AWS Config remediation configurations; the documented input
 EMULATOR_INPUTS switches them off for this run, and they are covered by the plan tests only.
-The apply is the demo's (`complete_example` fixture, tests/support/complete_example.py): one apply serves
-this file and tests/test_demo.py, which run on the same worker. Its emulator is its own, so what is left
+The apply is the demo's (`complete_applied` and `complete_example` fixtures, tests/support/complete_example.py):
+one apply serves this file and tests/test_demo.py, which run on the same worker; the tests of the applied
+account read it while the demo waits after apply, the last two read the second plan and the destroy. Its emulator is its own, so what is left
 after destroy is exactly what this example left.
 """
 
@@ -14,12 +15,19 @@ import json
 import pytest
 
 from conftest import EXAMPLES
-from support.complete_example import ACCOUNT, NAME, PLAN_TESTED_ONLY, REGION, Lifecycle
+from support.complete_example import ACCOUNT, NAME, PLAN_TESTED_ONLY, REGION, CompleteExample, Lifecycle
 from scripts.demo import DemoRun
 
 
 @pytest.fixture(scope="module")
-def lifecycle(complete_example: tuple[DemoRun, Lifecycle]) -> Lifecycle:
+def lifecycle(complete_applied: CompleteExample) -> Lifecycle:
+    """What the account held after apply."""
+    return complete_applied.lifecycle
+
+
+@pytest.fixture(scope="module")
+def finished(complete_example: tuple[DemoRun, Lifecycle]) -> Lifecycle:
+    """The same, with the second plan and the destroy."""
     return complete_example[1]
 
 
@@ -76,10 +84,10 @@ def test_applied_alerts_reach_an_encrypted_topic_with_a_dead_letter_queue_and_an
     assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": f"{NAME}-non-compliant"}]
 
 
-def test_second_plan_shows_no_changes(lifecycle: Lifecycle) -> None:
-    assert lifecycle.second_plan_exit == 0, lifecycle.second_plan_output[-4000:]
+def test_second_plan_shows_no_changes(finished: Lifecycle) -> None:
+    assert finished.second_plan_exit == 0, finished.second_plan_output[-4000:]
 
 
-def test_destroy_leaves_nothing_behind(lifecycle: Lifecycle) -> None:
-    assert "Destroy complete!" in lifecycle.destroy_output
-    assert lifecycle.leftovers == {}
+def test_destroy_leaves_nothing_behind(finished: Lifecycle) -> None:
+    assert "Destroy complete!" in finished.destroy_output
+    assert finished.leftovers == {}

@@ -2,13 +2,16 @@
 created, observed through the AWS APIs, the second plan, the destroy and what it left behind.
 
 tests/test_demo.py checks what the demo printed, tests/test_apply.py what it applied; conftest.py runs it
-once per run for both (the two files share a worker).
+once per run for both (the two files share a worker). The demo runs in a thread of its own and waits
+after apply, in its step that reads the applied account, until the tests of the applied account have
+run: the apply and the rest of the demo are two fixtures, each well under the suite's 90 s per fixture.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -116,32 +119,60 @@ def _state_resources(module: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _state_resources(child)
 
 
-def run_and_read() -> tuple[DemoRun, Lifecycle]:
-    """Run the demo in this process; what it printed, and what the account held after apply and destroy."""
-    lifecycle = Lifecycle()
+class CompleteExample:
+    """The demo on examples/complete, run in a thread: held after apply (`applied`), then let finish."""
 
-    def applied(url: str, workdir: Path, env: dict[str, str]) -> None:
+    def __init__(self) -> None:
+        self.lifecycle = Lifecycle()
+        self._out = io.StringIO()
+        self._applied = threading.Event()  # set after apply and reading the account, or when the demo stopped
+        self._resume = threading.Event()
+        self._demo: DemoRun | None = None
+        self._failure: str | None = None
+        self._thread = threading.Thread(target=self._run, name="complete-example", daemon=True)
+
+    def applied(self) -> Lifecycle:
+        """Start the demo; what the account held once it applied (the demo waits until finish)."""
+        self._thread.start()
+        self._applied.wait()
+        if self._failure is not None:
+            raise AssertionError(self._failure)
+        return self.lifecycle
+
+    def finish(self) -> tuple[DemoRun, Lifecycle]:
+        """Let the demo go on (audit, second plan, destroy, emulator stopped); what it printed, and the lifecycle."""
+        self._resume.set()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._failure is not None:
+            raise AssertionError(self._failure)
+        assert self._demo is not None and self._demo.second_plan is not None, self._out.getvalue()[-3000:]
+        self.lifecycle.second_plan_exit = self._demo.second_plan.returncode
+        self.lifecycle.second_plan_output = self._demo.second_plan.stdout + self._demo.second_plan.stderr
+        self.lifecycle.destroy_output = self._demo.destroy_output
+        return self._demo, self.lifecycle
+
+    def _run(self) -> None:
+        try:
+            self._demo = run_demo(self._out, on_applied=self._read_applied, on_destroyed=self._read_leftovers)
+        except BaseException as error:  # noqa: BLE001 (told to the test that waits, in the test's thread)
+            self._failure = f"the demo stopped: {error}\n{self._out.getvalue()[-4000:]}"
+        finally:
+            self._applied.set()
+
+    def _read_applied(self, url: str, workdir: Path, env: dict[str, str]) -> None:
         state = json.loads(must(run(["show", "-json"], workdir, env)))
         root = state["values"]["root_module"]
-        lifecycle.applied_types = {r["type"] for r in _state_resources(root) if r["mode"] == "managed"}
-        lifecycle.outputs = {k: v["value"] for k, v in state["values"].get("outputs", {}).items()}
+        self.lifecycle.applied_types = {r["type"] for r in _state_resources(root) if r["mode"] == "managed"}
+        self.lifecycle.outputs = {k: v["value"] for k, v in state["values"].get("outputs", {}).items()}
         account = Account(url)
-        lifecycle.observed = observe(account)
+        self.lifecycle.observed = observe(account)
         try:
             account.client("config").describe_remediation_configurations(ConfigRuleNames=[f"{NAME}-by-tag"])
         except ClientError as error:
-            lifecycle.remediation_error = dict(error.response)
+            self.lifecycle.remediation_error = dict(error.response)
+        self._applied.set()
+        self._resume.wait()  # while the tests of the applied account run; the demo says it is still at work
 
-    def destroyed(url: str) -> None:
-        lifecycle.leftovers = leftovers(Account(url))
-
-    out = io.StringIO()
-    try:
-        demo = run_demo(out, on_applied=applied, on_destroyed=destroyed)
-    except SystemExit as error:
-        raise AssertionError(f"the demo stopped: {error}\n{out.getvalue()[-4000:]}") from None
-    assert demo.second_plan is not None, demo.output[-3000:]
-    lifecycle.second_plan_exit = demo.second_plan.returncode
-    lifecycle.second_plan_output = demo.second_plan.stdout + demo.second_plan.stderr
-    lifecycle.destroy_output = demo.destroy_output
-    return demo, lifecycle
+    def _read_leftovers(self, url: str) -> None:
+        self.lifecycle.leftovers = leftovers(Account(url))
