@@ -3,7 +3,7 @@
 Every terraform process costs seconds of CPU before it does anything (it hashes the provider binary and
 loads its schema), so module inputs are planned together: the inputs a test module lists in PLANNED
 become module instances of one generated root, planned once per run (tests/support/instances.py), and
-the bad-input contract is one plan as well.
+the inputs they list in REJECTED (the bad-input contract among them) are one failing plan as well.
 
 `make test` runs the suite on every core with pytest-xdist, a file per worker (--dist loadfile), so a
 file's module fixtures are built once; files go longest first by their recorded seconds
@@ -293,29 +293,61 @@ def plan_summary(
     return plan
 
 
+def rejected_together(session: pytest.Session) -> list[tuple[Path, dict[str, Any]]]:
+    """Every (directory, inputs) that a collected test module lists in its REJECTED constant, once each."""
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for module in {item.module for item in session.items if getattr(item, "module", None)}:
+        for directory, tf_vars in getattr(module, "REJECTED", ()):
+            directory = Path(directory).resolve()
+            found[plan_key(directory, tf_vars)] = (directory, tf_vars)
+    return [found[key] for key in sorted(found)]
+
+
+def plan_rejected(root: GeneratedRoot, env: dict[str, str]) -> list[list[dict[str, Any]]]:
+    """Plan a generated root whose every instance must be rejected; the error diagnostics of each instance."""
+    _, result = init_and_plan(root, env, "-json")
+    assert result.returncode != 0, "the plan of the inputs listed in REJECTED succeeded; every instance should have been rejected"
+    messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    errors = [
+        m["diagnostic"] for m in messages
+        if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"
+    ]  # fmt: skip
+    owned: dict[str, list[dict[str, Any]]] = {f"i{n}": [] for n in range(len(root.inputs))}
+    for diagnostic in errors:
+        owner = instance_of(diagnostic, root)
+        assert owner in owned, f"a diagnostic of no instance: {json.dumps(diagnostic)[:1500]}"
+        owned[owner].append(diagnostic)
+    return [owned[f"i{n}"] for n in range(len(root.inputs))]
+
+
 @pytest.fixture(scope="session")
-def instance_diagnostics(tf_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[list[dict[str, Any]]]]:
-    """instance_diagnostics(inputs): plan every (directory, inputs) of a list as module instances of one
-    generated root, a plan that must fail; the error diagnostics of each, in the order of the list."""
+def rejection(request: pytest.FixtureRequest, tf_env: dict[str, str], run_folder: Path) -> Callable[..., list[dict[str, Any]]]:
+    """rejection(directory, **tf_vars): the error diagnostics of inputs that a plan must reject.
 
-    def plan(inputs: list[tuple[Path, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
-        instances = instances_of(inputs)
-        root = write_root(tmp_path_factory.mktemp("instances"), instances, with_outputs=False)
-        _, result = init_and_plan(root, tf_env, "-json")
-        assert result.returncode != 0, "the plan of the bad inputs succeeded; every instance should have been rejected"
-        messages = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-        errors = [
-            m["diagnostic"] for m in messages
-            if m.get("type") == "diagnostic" and m["diagnostic"].get("severity") == "error"
-        ]  # fmt: skip
-        owned: dict[str, list[dict[str, Any]]] = {instance.name: [] for instance in instances}
-        for diagnostic in errors:
-            owner = instance_of(diagnostic, root)
-            assert owner in owned, f"a diagnostic of no instance: {json.dumps(diagnostic)[:1500]}"
-            owned[owner].append(diagnostic)
-        return [owned[instance.name] for instance in instances]
+    The inputs that test modules list in REJECTED are planned together, as module instances of one
+    generated root, once per run by the first worker that needs one of them; each instance must fail.
+    """
+    inputs = rejected_together(request.session)
+    position = {plan_key(directory, tf_vars): n for n, (directory, tf_vars) in enumerate(inputs)}
+    planned: list[list[list[dict[str, Any]]]] = []
 
-    return plan
+    def diagnostics(directory: Path | str, **tf_vars: Any) -> list[dict[str, Any]]:
+        key = plan_key(Path(directory), tf_vars)
+        assert key in position, f"list {directory} with {tf_vars} in the test module's REJECTED"
+        if not planned:
+            saved = run_folder / "plans" / "rejected.json"
+            with locked(saved.with_suffix(".lock")):
+                if not saved.exists():
+                    folder = run_folder / "rejected"
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir(parents=True)
+                    partial = saved.with_suffix(".partial")
+                    partial.write_text(json.dumps(plan_rejected(write_root(folder, instances_of(inputs), with_outputs=False), tf_env)))
+                    partial.replace(saved)
+            planned.append(json.loads(saved.read_text()))
+        return planned[0][position[key]]
+
+    return diagnostics
 
 
 @pytest.fixture(scope="session")
@@ -332,15 +364,12 @@ def provider_schemas(terraform: Callable[[Path], tftest.TerraformTest], run_fold
 
 
 @pytest.fixture(scope="session")
-def plan_error(terraform: Callable[[Path], tftest.TerraformTest]) -> Callable[..., str]:
-    """plan_error(directory, **tf_vars): the output of a plan that must fail, box-drawing and wrapping removed."""
+def plan_error(rejection: Callable[..., list[dict[str, Any]]]) -> Callable[..., str]:
+    """plan_error(directory, **tf_vars): the errors of inputs listed in REJECTED, as one line of text."""
 
-    def plan(directory: Path | str, **tf_vars: Any) -> str:
-        tf = terraform(Path(directory))
-        try:
-            output = tf.plan(refresh=False, lock=False, tf_vars=tf_var_values(tf_vars))
-        except tftest.TerraformTestError as error:
-            return re.sub(r"[\s│╷╵─├]+", " ", " ".join(str(arg) for arg in error.args))
-        raise AssertionError(f"plan with {tf_vars} succeeded; expected it to be rejected:\n{output[-2000:]}")
+    def text(directory: Path | str, **tf_vars: Any) -> str:
+        errors = rejection(directory, **tf_vars)
+        assert errors, f"{directory} with {tf_vars} planned without error; expected it to be rejected"
+        return re.sub(r"\s+", " ", " ".join(f"{d['summary']}: {d.get('detail', '')}" for d in errors))
 
-    return plan
+    return text

@@ -65,6 +65,9 @@ def test_iam_once_detection_in_each_region_one_topic(plan_summary) -> None:
     assert configured["aws_iam_role.forward"] == "aws"
 
 
+REJECTED = [(EXAMPLE, {"secondary_region": "eu-west-1"})]
+
+
 def test_the_same_region_twice_is_refused(plan_error) -> None:
     error = plan_error(EXAMPLE, secondary_region="eu-west-1")
     assert "secondary_region must be a region name such as us-east-1, other than primary_region" in error

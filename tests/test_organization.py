@@ -296,6 +296,9 @@ def test_allowed_amis_enabled_with_provider_aliases_in_policy_spelling(custom) -
     }
 
 
+REJECTED = [(MODULE, {"target_ids": ["r-a1b2"], "allowed_amis_criteria": [LARGEST_CRITERION] * 3})]
+
+
 def test_allowed_amis_policy_over_the_size_limit_fails_the_plan(plan_error) -> None:
     output = plan_error(MODULE, target_ids=["r-a1b2"], allowed_amis_criteria=[LARGEST_CRITERION] * 3)
     assert "Resource precondition failed" in output

@@ -109,14 +109,17 @@ BATCHES = batches()
 GROUPS = BATCHES + [[case] for case in sorted(CASES) if not batchable(case)]
 
 
+# Each group's directory and inputs, planned with every other test module's REJECTED inputs in one plan.
+REJECTED = [
+    (REPO_ROOT / CASES[group[0]].get("directory", "."), {k: v for case in group for k, v in CASES[case]["vars"].items()})
+    for group in GROUPS
+]
+
+
 @pytest.fixture(scope="module")
-def case_diagnostics(instance_diagnostics) -> dict[str, list[dict[str, Any]]]:
-    """Each case's error diagnostics: those of its group's instance, all groups planned in one plan."""
-    inputs = [
-        (REPO_ROOT / CASES[group[0]].get("directory", "."), {k: v for case in group for k, v in CASES[case]["vars"].items()})
-        for group in GROUPS
-    ]
-    return {case: diagnostics for group, diagnostics in zip(GROUPS, instance_diagnostics(inputs)) for case in group}
+def case_diagnostics(rejection) -> dict[str, list[dict[str, Any]]]:
+    """Each case's error diagnostics: those of its group's instance."""
+    return {case: rejection(directory, **tf_vars) for group, (directory, tf_vars) in zip(GROUPS, REJECTED) for case in group}
 
 
 def checked_by(diagnostic: dict[str, Any]) -> tuple[Path, int] | None:
