@@ -27,9 +27,11 @@ import time
 import urllib.parse
 import zlib
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Iterator
 from contextlib import contextmanager
+
+from harness import loopback
 
 DEFAULT_LATENCY_MS = 80.0
 DEFAULT_THROTTLE = 0.1
@@ -114,16 +116,8 @@ class LatencyProxy:
     @contextmanager
     def serving(self, port: int = 0) -> Iterator[str]:
         """Serve on loopback (a free port unless given); yield the proxy's URL."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, name="latency-proxy", daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join()
+        with loopback.serving(_handler(self), port, name="latency-proxy") as url:
+            yield url
 
 
 def _handler(proxy: LatencyProxy) -> type[BaseHTTPRequestHandler]:

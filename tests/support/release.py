@@ -7,12 +7,12 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Iterator
 
+from harness import loopback
 from harness.tfcli import CACHE_DIR, REPO_ROOT
 
 # The CLI's runtime dependencies, at the versions the tests run (requirements/dev.txt), and the pip that
@@ -30,15 +30,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serving(directory: Path) -> Iterator[str]:
     """Serve directory over HTTP on a free loopback port; yield the address of its files."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(directory)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with loopback.serving(functools.partial(_QuietHandler, directory=str(directory))) as address:
+        yield address
 
 
 def runtime_pins() -> list[str]:
