@@ -17,6 +17,9 @@ from conftest import EXAMPLES
 from support.complete_example import ACCOUNT, NAME, PLAN_TESTED_ONLY, REGION, Lifecycle
 from scripts.demo import DemoRun
 
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / "complete", {})]
+
 
 @pytest.fixture(scope="module")
 def lifecycle(complete_example: tuple[DemoRun, Lifecycle]) -> Lifecycle:
