@@ -1,9 +1,10 @@
 """Session fixtures: one emulator, one terraform init per directory, one plan per (directory, inputs).
 
 Every terraform process costs seconds of CPU before it does anything (it hashes the provider binary and
-loads its schema), so module inputs are planned together: the inputs a test module lists in PLANNED
-become module instances of one generated root, planned once per run (tests/support/instances.py), and
-the inputs they list in REJECTED (the bad-input contract among them) are one failing plan as well.
+loads its schema), so module inputs are planned together: the inputs a test module lists in PLANNED, the
+examples among them, become module instances of one generated root, planned once per run
+(tests/support/instances.py), and the inputs they list in REJECTED (the bad-input contract among them)
+are one failing plan as well.
 
 `make test` runs the suite on every core with pytest-xdist, a file per worker (--dist loadfile), so a
 file's module fixtures are built once; files go longest first by their recorded seconds
@@ -41,6 +42,8 @@ from support.terraform_cli import check, run
 from harness.tfcli import REPO_ROOT, fill_plugin_cache, terraform_env
 
 EXAMPLES = REPO_ROOT / "examples"
+# The examples Terraform plans (examples/ci holds a workflow, no configuration).
+EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and any(p.glob("*.tf")))
 ZYGOTE = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
 MODULES = REPO_ROOT / "modules"
 
@@ -251,9 +254,10 @@ def plan_summary(
 
     The inputs that test modules list in PLANNED are planned together, as module instances of one
     generated root (tests/support/instances.py), by the first worker that needs one of them; any other
-    inputs are planned alone. An example may be an instance too (Terraform accepts a provider block in a
-    module called without count or for_each); its plan without inputs stays a root of its own, since
-    checkov and the inventories read that plan as the example's.
+    inputs are planned alone. Examples are instances like the others, with or without inputs (Terraform
+    accepts provider blocks, aliased ones too, in a module called without count or for_each). An
+    instance's `raw` is its part of that plan as `terraform show -json` prints the directory planned
+    alone (instance_plan): checkov (tests/test_lint.py) and the inventories read it as the example's plan.
     """
     instances = instances_of(planned_together(request.session))
     instance_for = {plan_key(i.directory, i.tf_vars): i for i in instances}

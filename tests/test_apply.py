@@ -18,6 +18,9 @@ from conftest import EXAMPLES
 from support.complete_example import ACCOUNT, NAME, PLAN_TESTED_ONLY, REGION, CompleteExample, Lifecycle
 from scripts.demo import DemoRun
 
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / "complete", {})]
+
 
 @pytest.fixture(scope="module")
 def lifecycle(complete_applied: CompleteExample) -> Lifecycle:

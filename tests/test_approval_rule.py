@@ -26,7 +26,7 @@ INPUTS: dict[str, Any] = {
     "partition": "aws-us-gov",
 }
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
-PLANNED = [(MODULE, {}), (MODULE, INPUTS)]
+PLANNED = [(MODULE, {}), (MODULE, INPUTS), (EXAMPLES / "complete", {})]
 OUTPUTS = {
     "rule",
     "config_rule_parameters",

@@ -18,7 +18,7 @@ from harness.tfcli import REPO_ROOT
 EXAMPLE = "module.approved_amis."
 CONFIG = "module.config_rule."
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
-PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, ALL_ON)]
+PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, ALL_ON), (EXAMPLES / "complete", {})]
 
 
 def by_tag(key: str, values: list[str]) -> dict[str, str]:

@@ -233,6 +233,8 @@ PLANNED = [
     (REALISTIC, {}),
     (REPO_ROOT, TOGGLED_OFF),
     (REPO_ROOT, {**TOGGLED_OFF, "launch_configurations": "any"}),
+    (EXAMPLES / "basic", {}),
+    (EXAMPLES / "complete", {}),
 ]
 
 

@@ -11,6 +11,8 @@ from conftest import EXAMPLES
 from support.planning import subset_mismatches
 
 INVENTORIES = sorted((Path(__file__).parent / "inventories").glob("*.yaml"))
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / inventory.stem, {}) for inventory in INVENTORIES]
 
 
 @pytest.mark.parametrize("inventory", INVENTORIES, ids=[p.stem for p in INVENTORIES])

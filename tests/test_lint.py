@@ -3,6 +3,8 @@
 A check that does not apply is suppressed inline at the resource (`#checkov:skip=CKV_...:reason`); every
 suppression is listed in CONTRIBUTING.md's "How it is tested" section, and that list is checked against the .tf files.
 checkov runs from its own virtualenv (.venv-checkov), once for the source and once for every example's plan.
+Each example's plan JSON is its part of the plan of every PLANNED input (conftest.py: plan_summary), as
+`terraform show -json` prints the example planned alone (tests/support/instances.py: instance_plan).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLE_NAMES, EXAMPLES
 from harness.tfcli import REPO_ROOT
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
-EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and any(p.glob("*.tf")))
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / name, {}) for name in EXAMPLE_NAMES]
 NOT_SCANNED = ("tests/",)  # plan fixtures of the CLI tests: deliberately unapproved, not module code
 SKIP_COMMENT = re.compile(r"#\s*checkov:skip=([A-Z0-9_]+):?(.*)")
 BLOCK_HEADER = re.compile(r'^(resource|data|module)\s+"([^"]+)"(?:\s+"([^"]+)")?\s*\{')

@@ -14,6 +14,8 @@ from conftest import EXAMPLES
 from support.planning import PlanSummary
 
 EXAMPLE = EXAMPLES / "multi-region"
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLE, {})]
 PRIMARY_BUS = "arn:aws:events:eu-west-1:123456789012:event-bus/default"
 
 

@@ -118,6 +118,7 @@ PLANNED = [
     (MODULE, NOT_CREATED),
     (REPO_ROOT, {**EXAMPLE_RULE, "exempt_principal_arns": EXAMPLE_BREAK_GLASS}),
     (REPO_ROOT, CUSTOM_RULE),
+    (EXAMPLE, {}),
 ]
 
 

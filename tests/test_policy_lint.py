@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
-from conftest import EXAMPLES
+from conftest import EXAMPLE_NAMES, EXAMPLES
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # parliament imports the deprecated pkg_resources
     from parliament import analyze_policy_string
 
-EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir() and any(p.glob("*.tf")))
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / name, {}) for name in EXAMPLE_NAMES]
 
 # Attribute holding the policy JSON, by resource type.
 POLICY_ATTRIBUTES = {

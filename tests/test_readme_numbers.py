@@ -11,6 +11,8 @@ import yaml
 from harness.tfcli import REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples"
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / "organization", {})]
 README = " ".join((REPO_ROOT / "README.md").read_text().split())  # figures may wrap
 CONTRACT = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "bad_inputs_organization.yaml").read_text())
 

@@ -25,6 +25,8 @@ with warnings.catch_warnings():
 CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "sar_coverage.yaml").read_text())
 SAR = {service["prefix"]: service for service in json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())}
 POLICY = "module.iam_policy.aws_iam_policy.this[0]"
+# Planned together with the other test modules' inputs (conftest.py: plan_summary).
+PLANNED = [(EXAMPLES / "complete", {})]
 
 
 def actions_on(prefix: str, resource_types: set[str], access_levels: set[str] | None = None) -> set[str]:

@@ -26,7 +26,13 @@ COMPLETE_QUEUE_ARN = f"arn:aws:sqs:{EXAMPLE_REGION}:{ACCOUNT}:approved-amis-comp
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
 PAGER = f"arn:aws:sns:{EXAMPLE_REGION}:{ACCOUNT}:on-call"
 WITH_ALARM_ACTIONS = {"alert_delivery_alarm_actions": [PAGER]}
-PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, AUTOMATIC), (REPO_ROOT, ALL_ON), (EXAMPLES / "complete", WITH_ALARM_ACTIONS)]
+PLANNED = [
+    (REPO_ROOT, {}),
+    (REPO_ROOT, AUTOMATIC),
+    (REPO_ROOT, ALL_ON),
+    (EXAMPLES / "complete", {}),
+    (EXAMPLES / "complete", WITH_ALARM_ACTIONS),
+]
 
 
 def complete(plan_summary) -> PlanSummary:

@@ -17,7 +17,7 @@ from harness.tfcli import REPO_ROOT
 RESPOND = "module.ssm_remediation."
 COMPLETE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/approved-amis-complete-ssm-remediation"
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
-PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, AUTOMATIC)]
+PLANNED = [(REPO_ROOT, {}), (REPO_ROOT, AUTOMATIC), (EXAMPLES / "complete", {})]
 
 
 def remediations(plan: PlanSummary) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,10 @@ for_each or depends_on) as validating it alone would. Each diagnostic belongs to
 file it points at, so each directory keeps its own test.
 
 What only a root validate checks, and how it stays covered: root outputs carrying sensitive or ephemeral
-values are errors only in a root module, and the root module and every example are planned as roots by
-the other tests; Terraform test files are read only from a root, so a test here keeps them absent.
+values are errors only in a root module, and the root module and every example are planned by the other
+tests as module instances whose outputs the generated root declares as the directory does
+(tests/support/instances.py), so that plan fails where the directory's own would; Terraform test files
+are read only from a root, so a test here keeps them absent.
 """
 
 from __future__ import annotations

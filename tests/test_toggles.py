@@ -59,6 +59,7 @@ PLANNED = [
     (REPO_ROOT, ALL_ON),
     *((REPO_ROOT, {**ALL_ON, **inputs}) for inputs, _, _ in TOGGLES.values()),
     (REPO_ROOT, LONG_NAME),
+    *((EXAMPLES / name, {}) for name in ("basic", "disabled", "detect-only")),
 ]
 
 
