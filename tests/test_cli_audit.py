@@ -23,8 +23,9 @@ import jsonschema
 import pytest
 import yaml
 
-from support.audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
+from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, clients, seed_fleet
 from support.aws_api import stubbed
+from support.cli import CLI, run_cli
 from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
