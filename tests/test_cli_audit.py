@@ -257,6 +257,21 @@ def test_unapproved_uses_exit_1_with_a_summary(audit: subprocess.CompletedProces
     )
 
 
+def test_the_console_script_reports_what_the_entry_point_reports(env: dict[str, str]) -> None:
+    """The installed `approved-amis`, run as a process, gives the exit code, findings and summary of the
+    in-process run the other tests make (support/cli.py)."""
+    args = ["audit", "--region", "eu-west-1", *RULE, "--format", "json"]
+    process = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    in_process = run_cli(env, *args)
+
+    def rows(stdout: str) -> list[str]:
+        return sorted(json.dumps(row, sort_keys=True) for row in json.loads(stdout))
+
+    assert process.returncode == in_process.returncode == 1, process.stderr
+    assert rows(process.stdout) == rows(in_process.stdout) != []
+    assert process.stderr == in_process.stderr
+
+
 def test_unknown_fails_only_when_asked(env: dict[str, str], fleet_emulator: tuple[str, dict[str, Fleet]]) -> None:
     # A region without the groups that follow $Latest/$Default or use a launch configuration, which no
     # owner approves: what is left under this rule is approved or unknown.
