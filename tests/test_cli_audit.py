@@ -23,8 +23,9 @@ import jsonschema
 import pytest
 import yaml
 
-from support.audit_fleet import ACCOUNT_ID, CLI, Fleet, cli_env, clients, run_cli, seed_fleet
+from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, clients, seed_fleet
 from support.aws_api import stubbed
+from support.cli import CLI, run_cli
 from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check
@@ -254,6 +255,21 @@ def test_unapproved_uses_exit_1_with_a_summary(audit: subprocess.CompletedProces
         f"2 of 2 regions scanned, {len(findings)} AMI uses: {counts['approved']} approved, "
         f"{counts['unapproved']} unapproved, {counts['unknown']} unknown"
     )
+
+
+def test_the_console_script_reports_what_the_entry_point_reports(env: dict[str, str]) -> None:
+    """The installed `approved-amis`, run as a process, gives the exit code, findings and summary of the
+    in-process run the other tests make (support/cli.py)."""
+    args = ["audit", "--region", "eu-west-1", *RULE, "--format", "json"]
+    process = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    in_process = run_cli(env, *args)
+
+    def rows(stdout: str) -> list[str]:
+        return sorted(json.dumps(row, sort_keys=True) for row in json.loads(stdout))
+
+    assert process.returncode == in_process.returncode == 1, process.stderr
+    assert rows(process.stdout) == rows(in_process.stdout) != []
+    assert process.stderr == in_process.stderr
 
 
 def test_unknown_fails_only_when_asked(env: dict[str, str], fleet_emulator: tuple[str, dict[str, Fleet]]) -> None:

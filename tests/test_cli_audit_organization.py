@@ -28,8 +28,9 @@ import boto3
 import pytest
 import yaml
 
-from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, run_cli, seed_fleet
+from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, seed_fleet
 from support.aws_api import emulated_apis_path, stubbed
+from support.cli import run_cli
 from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
 from support.terraform_cli import check

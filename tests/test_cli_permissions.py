@@ -6,9 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -17,7 +15,7 @@ import pytest
 
 from support.audit_fleet import Fleet, seed_fleet
 from support.aws_api import emulated_apis_path
-from support.check_plan_support import cli_path
+from support.cli import run_cli
 from harness.emulator import client, running_emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials
 
@@ -111,22 +109,22 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
 
 
 def run(guarded: Guarded, command: str, left_out: str) -> tuple[int, str, str]:
-    """The installed command, with the credentials of the user granted the row minus `left_out`."""
+    """The command, with the credentials of the user granted the row minus `left_out`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env |= emulator_credentials(guarded.url) | guarded.keys[(command, left_out)] | {"AWS_MAX_ATTEMPTS": "1"}
     env["PYTHONPATH"] = emulated_apis_path()  # DescribeImageReferences, authorized by the emulator, answered from its state
     env.pop("AWS_SESSION_TOKEN")
     args = [str(guarded.plan) if a == "PLAN" else a for a in COMMANDS[command]]
-    result = subprocess.run([str(cli_path()), *args], env=env, capture_output=True, text=True, timeout=120)
+    result = run_cli(env, *args)
     return result.returncode, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
 def outcomes(guarded: Guarded) -> dict[tuple[str, str], tuple[int, str, str]]:
-    """Every run at once (they only read), then the one that deregisters, alone and last."""
+    """Every run that only reads, then the one that deregisters, last. One after the other: they run in
+    this process (support/cli.py), which has one environment."""
     runs = [*CASES, *OPTIONAL_CASES] + [(c, "") for c in COMMANDS if c != "retire --deregister"]
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        found = dict(zip(runs, pool.map(lambda r: run(guarded, *r), runs)))
+    found = {r: run(guarded, *r) for r in runs}
     found[("retire --deregister", "")] = run(guarded, "retire --deregister", "")
     return found
 

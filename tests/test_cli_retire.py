@@ -48,8 +48,9 @@ from approved_amis.retire import (
     _usage,
     read_usage_report,
 )
-from support.audit_fleet import APPROVAL, CLI, Fleet, clients, cli_env, run_cli, seed_fleet
+from support.audit_fleet import APPROVAL, Fleet, clients, cli_env, seed_fleet
 from support.aws_api import emulated_apis_path, stubbed
+from support.cli import CLI, run_cli
 from harness.emulator import client, running_emulator
 
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")

@@ -14,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from harness.emulator import assumed_credentials, client, running_emulator
 from harness.latency_proxy import CALLER, LatencyProxy
-from support.audit_fleet import cli_env, run_cli, seed_fleet
+from support.audit_fleet import cli_env, seed_fleet
+from support.cli import run_cli
 
 REGIONS = ("us-east-1", "eu-west-1")
 ROLE = "ApprovedAmisAudit"

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 
@@ -124,10 +121,8 @@ def seed_fleet(endpoint: str, region: str = "us-east-1", credentials: dict[str, 
 
 
 ################################################################################
-# Running the installed command
+# The command's environment (support/cli.py runs the command)
 ################################################################################
-
-CLI = str(Path(sys.executable).with_name("approved-amis"))
 
 
 def cli_env(endpoint: str, **overrides: str) -> dict[str, str]:
@@ -136,7 +131,3 @@ def cli_env(endpoint: str, **overrides: str) -> dict[str, str]:
     env.update(emulator_credentials(endpoint), AWS_EC2_METADATA_DISABLED="true")
     env.update(overrides)
     return env
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=120, check=False)

@@ -8,7 +8,8 @@ does not exist.
 - `stubbed(service)`: a client and its Stubber, for unit tests.
 - `emulated_image_references`: DescribeImageReferences as AWS would answer it for the emulator's state
   (instances, launch template versions, SSM parameters that hold an AMI ID), installed on the CLI's clients
-  by `support/emulated_apis/sitecustomize.py` when a test puts that folder on PYTHONPATH.
+  by `emulate_apis_on_every_client` when a test puts support/emulated_apis on the CLI's PYTHONPATH: its
+  sitecustomize.py calls it in a CLI process, support/cli.py around a run in this process.
 - `UNSERVED`: one call per API the emulator does not serve; the contract test fails once it serves one, so
   that the test moves to the emulator.
 """
@@ -21,6 +22,7 @@ import threading
 from typing import Any, Callable
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
@@ -198,5 +200,23 @@ class _HttpOk:
 
 
 def emulated_apis_path() -> str:
-    """The folder to put on PYTHONPATH of a CLI process so that its EC2 clients get install_emulated_apis."""
+    """The folder to put on PYTHONPATH of a CLI process so that its EC2 clients get install_emulated_apis
+    (support/cli.py applies the same to a run in this process)."""
     return os.path.join(os.path.dirname(__file__), "emulated_apis")
+
+
+def emulate_apis_on_every_client() -> Callable[[], None]:
+    """Every botocore client made from now on gets install_emulated_apis; returns what undoes it."""
+    create_client = botocore.session.Session.create_client
+
+    def create_client_with_emulated_apis(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, *args, **kwargs)
+        install_emulated_apis(client)
+        return client
+
+    botocore.session.Session.create_client = create_client_with_emulated_apis  # type: ignore[method-assign]
+
+    def undo() -> None:
+        botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+    return undo

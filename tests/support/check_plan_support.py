@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 
 from harness import emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials, terraform_env
+from support.cli import run_cli
 from support.terraform_cli import check as terraform
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "check-plan"
@@ -175,17 +174,10 @@ class Run:
     stderr: str
 
 
-def cli_path() -> Path:
-    """The `approved-amis` console script installed beside this interpreter."""
-    return Path(sys.executable).parent / "approved-amis"
-
-
 def approved_amis(
     endpoint_url: str, *args: str, stdin: str | None = None, extra_env: dict[str, str] | None = None
 ) -> Run:
-    """Run the installed `approved-amis` command against the emulator."""
+    """The `approved-amis` command against the emulator (in this process: support/cli.py)."""
     env = {**os.environ, **emulator_credentials(endpoint_url), **(extra_env or {})}
-    result = subprocess.run(
-        [str(cli_path()), *args], input=stdin, env=env, capture_output=True, text=True, timeout=120
-    )
+    result = run_cli(env, *args, stdin=stdin)
     return Run(result.returncode, result.stdout, result.stderr)
