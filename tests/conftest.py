@@ -131,8 +131,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def complete_applied() -> Iterator[CompleteExample]:
-    """The demo on examples/complete (tests/support/complete_example.py), held after apply: what the account
-    held. tests/test_demo.py and tests/test_apply.py share it, and the scheduler below gives both files to
+    """The demo on examples/complete (tests/support/complete_example.py), held after apply while the tests
+    read the account (read_applied). tests/test_demo.py and tests/test_apply.py share it, and the scheduler below gives both files to
     one worker, so the example is applied once per run. The demo finishes at the latest when the run ends."""
     example = CompleteExample()
     example.applied()

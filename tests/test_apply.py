@@ -25,7 +25,7 @@ PLANNED = [(EXAMPLES / "complete", {})]
 @pytest.fixture(scope="module")
 def lifecycle(complete_applied: CompleteExample) -> Lifecycle:
     """What the account held after apply."""
-    return complete_applied.lifecycle
+    return complete_applied.read_applied()
 
 
 @pytest.fixture(scope="module")

@@ -125,19 +125,19 @@ class CompleteExample:
     def __init__(self) -> None:
         self.lifecycle = Lifecycle()
         self._out = io.StringIO()
-        self._applied = threading.Event()  # set after apply and reading the account, or when the demo stopped
+        self._applied = threading.Event()  # set after apply, or when the demo stopped
         self._resume = threading.Event()
         self._demo: DemoRun | None = None
         self._failure: str | None = None
+        self._where: tuple[str, Path, dict[str, str]] = ("", Path(), {})  # emulator URL, applied root, its environment
         self._thread = threading.Thread(target=self._run, name="complete-example", daemon=True)
 
-    def applied(self) -> Lifecycle:
-        """Start the demo; what the account held once it applied (the demo waits until finish)."""
+    def applied(self) -> None:
+        """Start the demo and wait until it applied (it then waits until finish)."""
         self._thread.start()
         self._applied.wait()
         if self._failure is not None:
             raise AssertionError(self._failure)
-        return self.lifecycle
 
     def finish(self) -> tuple[DemoRun, Lifecycle]:
         """Let the demo go on (audit, second plan, destroy, emulator stopped); what it printed, and the lifecycle."""
@@ -154,13 +154,20 @@ class CompleteExample:
 
     def _run(self) -> None:
         try:
-            self._demo = run_demo(self._out, on_applied=self._read_applied, on_destroyed=self._read_leftovers)
+            self._demo = run_demo(self._out, on_applied=self._hold_after_apply, on_destroyed=self._read_leftovers)
         except BaseException as error:  # noqa: BLE001 (told to the test that waits, in the test's thread)
             self._failure = f"the demo stopped: {error}\n{self._out.getvalue()[-4000:]}"
         finally:
             self._applied.set()
 
-    def _read_applied(self, url: str, workdir: Path, env: dict[str, str]) -> None:
+    def _hold_after_apply(self, url: str, workdir: Path, env: dict[str, str]) -> None:
+        self._where = (url, workdir, env)
+        self._applied.set()
+        self._resume.wait()  # while the tests of the applied account run; the demo says it is still at work
+
+    def read_applied(self) -> Lifecycle:
+        """What the account holds after apply, read through terraform and the AWS APIs while the demo waits."""
+        url, workdir, env = self._where
         state = json.loads(must(run(["show", "-json"], workdir, env)))
         root = state["values"]["root_module"]
         self.lifecycle.applied_types = {r["type"] for r in _state_resources(root) if r["mode"] == "managed"}
@@ -171,8 +178,7 @@ class CompleteExample:
             account.client("config").describe_remediation_configurations(ConfigRuleNames=[f"{NAME}-by-tag"])
         except ClientError as error:
             self.lifecycle.remediation_error = dict(error.response)
-        self._applied.set()
-        self._resume.wait()  # while the tests of the applied account run; the demo says it is still at work
+        return self.lifecycle
 
     def _read_leftovers(self, url: str) -> None:
         self.lifecycle.leftovers = leftovers(Account(url))
