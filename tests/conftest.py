@@ -211,11 +211,12 @@ def terraform(tf_env: dict[str, str], run_folder: Path) -> Callable[[Path], tfte
     return get
 
 
-def planned_together(session: pytest.Session) -> list[tuple[Path, dict[str, Any]]]:
-    """Every (directory, inputs) that a collected test module lists in its PLANNED constant, once each."""
+def listed(session: pytest.Session, constant: str) -> list[tuple[Path, dict[str, Any]]]:
+    """Every (directory, inputs) that a collected test module lists in its constant (PLANNED or REJECTED),
+    once each."""
     found: dict[str, tuple[Path, dict[str, Any]]] = {}
     for module in {item.module for item in session.items if getattr(item, "module", None)}:
-        for directory, tf_vars in getattr(module, "PLANNED", ()):
+        for directory, tf_vars in getattr(module, constant, ()):
             directory = Path(directory).resolve()
             found[plan_key(directory, tf_vars)] = (directory, tf_vars)
     return [found[key] for key in sorted(found)]
@@ -233,17 +234,30 @@ def init_and_plan(root: GeneratedRoot, env: dict[str, str], *plan_arguments: str
     return env, run(["plan", *arguments, *plan_arguments], root.folder, env)
 
 
-def plan_instances(root: GeneratedRoot, env: dict[str, str], saved: Path) -> None:
-    """init, plan and show -json of a generated root; the plan's JSON written to saved."""
+def plan_instances(root: GeneratedRoot, env: dict[str, str]) -> dict[str, Any]:
+    """init, plan and show -json of a generated root; the plan's JSON."""
     env, planned = init_and_plan(root, env, "-out=instances.tfplan")
     assert planned.returncode == 0, (
         "the plan of the inputs listed in PLANNED failed (module.i<N> is the N-th of them):\n"
         + "\n".join(f"  i{n}: {directory} {json.dumps(tf_vars)[:300]}" for n, (directory, tf_vars) in enumerate(root.inputs))
         + f"\n{planned.stdout[-3000:]}{planned.stderr[-3000:]}"
     )
-    partial = saved.with_suffix(".partial")
-    partial.write_text(check(["show", "-json", "instances.tfplan"], root.folder, env))
-    partial.replace(saved)
+    return json.loads(check(["show", "-json", "instances.tfplan"], root.folder, env))
+
+
+def once_per_run(run_folder: Path, name: str, make: Callable[[Path], Any]) -> Any:
+    """The JSON value that make(folder) returns for a fresh folder of the run: made by the first worker
+    that asks for it, under a file lock, and read by the others."""
+    saved = run_folder / "plans" / f"{name}.json"
+    with locked(saved.with_suffix(".lock")):
+        if not saved.exists():
+            folder = run_folder / name
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            partial = saved.with_suffix(".partial")
+            partial.write_text(json.dumps(make(folder)))
+            partial.replace(saved)
+    return json.loads(saved.read_text())
 
 
 @pytest.fixture(scope="session")
@@ -259,21 +273,15 @@ def plan_summary(
     instance's `raw` is its part of that plan as `terraform show -json` prints the directory planned
     alone (instance_plan): checkov (tests/test_lint.py) and the inventories read it as the example's plan.
     """
-    instances = instances_of(planned_together(request.session))
+    instances = instances_of(listed(request.session, "PLANNED"))
     instance_for = {plan_key(i.directory, i.tf_vars): i for i in instances}
     plans: dict[str, PlanSummary] = {}
     together: list[dict[str, Any]] = []
 
     def planned_together_once() -> dict[str, Any]:
         if not together:
-            saved = run_folder / "plans" / "together.json"
-            with locked(saved.with_suffix(".lock")):
-                if not saved.exists():
-                    folder = run_folder / "together"
-                    shutil.rmtree(folder, ignore_errors=True)
-                    folder.mkdir(parents=True)
-                    plan_instances(write_root(folder, instances, with_outputs=True), tf_env, saved)
-            together.append(json.loads(saved.read_text()))
+            make = lambda folder: plan_instances(write_root(folder, instances, with_outputs=True), tf_env)  # noqa: E731
+            together.append(once_per_run(run_folder, "together", make))
         return together[0]
 
     def plan(directory: Path | str, **tf_vars: Any) -> PlanSummary:
@@ -295,16 +303,6 @@ def plan_summary(
         return plans[key]
 
     return plan
-
-
-def rejected_together(session: pytest.Session) -> list[tuple[Path, dict[str, Any]]]:
-    """Every (directory, inputs) that a collected test module lists in its REJECTED constant, once each."""
-    found: dict[str, tuple[Path, dict[str, Any]]] = {}
-    for module in {item.module for item in session.items if getattr(item, "module", None)}:
-        for directory, tf_vars in getattr(module, "REJECTED", ()):
-            directory = Path(directory).resolve()
-            found[plan_key(directory, tf_vars)] = (directory, tf_vars)
-    return [found[key] for key in sorted(found)]
 
 
 def plan_rejected(root: GeneratedRoot, env: dict[str, str]) -> list[list[dict[str, Any]]]:
@@ -331,7 +329,7 @@ def rejection(request: pytest.FixtureRequest, tf_env: dict[str, str], run_folder
     The inputs that test modules list in REJECTED are planned together, as module instances of one
     generated root, once per run by the first worker that needs one of them; each instance must fail.
     """
-    inputs = rejected_together(request.session)
+    inputs = listed(request.session, "REJECTED")
     position = {plan_key(directory, tf_vars): n for n, (directory, tf_vars) in enumerate(inputs)}
     planned: list[list[list[dict[str, Any]]]] = []
 
@@ -339,16 +337,8 @@ def rejection(request: pytest.FixtureRequest, tf_env: dict[str, str], run_folder
         key = plan_key(Path(directory), tf_vars)
         assert key in position, f"list {directory} with {tf_vars} in the test module's REJECTED"
         if not planned:
-            saved = run_folder / "plans" / "rejected.json"
-            with locked(saved.with_suffix(".lock")):
-                if not saved.exists():
-                    folder = run_folder / "rejected"
-                    shutil.rmtree(folder, ignore_errors=True)
-                    folder.mkdir(parents=True)
-                    partial = saved.with_suffix(".partial")
-                    partial.write_text(json.dumps(plan_rejected(write_root(folder, instances_of(inputs), with_outputs=False), tf_env)))
-                    partial.replace(saved)
-            planned.append(json.loads(saved.read_text()))
+            make = lambda folder: plan_rejected(write_root(folder, instances_of(inputs), with_outputs=False), tf_env)  # noqa: E731
+            planned.append(once_per_run(run_folder, "rejected", make))
         return planned[0][position[key]]
 
     return diagnostics
