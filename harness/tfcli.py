@@ -106,6 +106,10 @@ def terraform_env(endpoint_url: str | None = None, cache_dir: Path = CACHE_DIR) 
     env["TF_CLI_CONFIG_FILE"] = str(write_cli_config(cache_dir))
     env["TF_IN_AUTOMATION"] = "1"
     env["CHECKPOINT_DISABLE"] = "1"
+    # Every terraform command decodes the aws provider's schema, and at the default GOGC=100 the Go
+    # collector takes a fifth of its CPU; at 400 a terraform process peaks at about 1.2 GB instead of 0.5 GB
+    # (the provider processes, most of the memory, barely change). A GOGC already set is kept.
+    env.setdefault("GOGC", "400")
     if endpoint_url:
         env.update(emulator_credentials(endpoint_url))
     return env
