@@ -47,11 +47,11 @@ class Plans:
     url: str
     amis: SeededAmis
     fleet: Path  # plan JSON of the fleet root (every kind of launch)
-    fleet_text: Path  # the same plan as `terraform show` prints it for people
+    fleet_text: Path  # the same plan as `terraform plan` prints it for people
     no_ec2: Path  # plan JSON of a root without EC2 resources
     lifecycle: Path  # plan JSON with an update, a no-op and a delete of launch templates
     state_file: Path  # terraform.tfstate of the applied lifecycle root
-    state_json: Path  # `terraform show -json` of that state
+    state_json: Path  # that state as `terraform show -json` prints it (the lifecycle plan's prior_state)
     wild: Path  # plan JSON of the wild root (shapes of public modules)
     versions: Path  # plan JSON of the versions root (template version forms, for_each keys)
 
@@ -63,21 +63,18 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plans]:
         amis = seed_amis(url)
 
         def fleet() -> tuple[Path, Path]:
-            env = env_for(url, scratch / "tf-fleet", amis.tf_vars())
-            plan = plan_json(FLEET, env, scratch / "fleet.tfplan")
-            text = scratch / "fleet.txt"
-            text.write_text(terraform(["show", "-no-color", str(scratch / "fleet.tfplan")], FLEET, env))
-            return plan, text
+            plan = plan_json(FLEET, env_for(url, scratch / "tf-fleet", amis.tf_vars()), scratch / "fleet.tfplan")
+            return plan, plan.with_suffix(".txt")
 
         def lifecycle() -> tuple[Path, Path, Path]:
             root = copy_root("lifecycle", scratch)
             env = env_for(url, scratch / "tf-lifecycle", {"TF_VAR_ami_id": amis.untagged})
             terraform(["init", "-input=false", "-no-color"], root, env)
             terraform(["apply", "-input=false", "-no-color", "-auto-approve"], root, env)
-            state_json = scratch / "state.json"
-            state_json.write_text(terraform(["show", "-json"], root, env))
             changes = ("-var=keep_retired=false", "-var=description=second")
             plan = plan_json(root, env, scratch / "lifecycle.tfplan", *changes, initialised=True)
+            state_json = scratch / "state.json"
+            state_json.write_text(json.dumps(json.loads(plan.read_text())["prior_state"]))
             return plan, root / "terraform.tfstate", state_json
 
         def no_ec2() -> Path:

@@ -157,10 +157,11 @@ def env_for(endpoint_url: str, data_dir: Path, extra: dict[str, str] | None = No
 
 def plan_json(root: Path, env: dict[str, str], plan_file: Path, *extra_args: str, initialised: bool = False) -> Path:
     """init (unless initialised), plan -out and show -json of a root; returns the path of the plan JSON written
-    beside plan_file."""
+    beside plan_file, where the text the plan printed for people is written too (.txt)."""
     if not initialised:
         terraform(["init", "-input=false", "-no-color"], root, env)
-    terraform(["plan", "-input=false", "-no-color", f"-out={plan_file}", *extra_args], root, env)
+    text = terraform(["plan", "-input=false", "-no-color", f"-out={plan_file}", *extra_args], root, env)
+    plan_file.with_suffix(".txt").write_text(text)
     output = plan_file.with_suffix(".json")
     output.write_text(terraform(["show", "-json", str(plan_file)], root, env))
     json.loads(output.read_text())

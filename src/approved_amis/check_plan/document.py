@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
 
 SUPPORTED_FORMAT_MAJOR = "1"
+# How Terraform's text output starts: `terraform show PLANFILE` with its banner, colours or summary, and
+# `terraform plan` with the data sources it reads or the resources it refreshes first.
+TEXT_OUTPUT = re.compile(r"Terraform |\x1b|No changes|Plan:|\S+: (Reading|Refreshing state)\.\.\.")
 
 
 class PlanError(ValueError):
@@ -78,7 +81,7 @@ def parse_plan(text: str, name: str) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:
-        if text.lstrip().startswith(("Terraform ", "\x1b", "No changes", "Plan:")):
+        if TEXT_OUTPUT.match(text.lstrip()):
             raise PlanError(f"{name} is Terraform's text output, not JSON: {hint}") from None
         raise PlanError(f"{name} is not JSON ({error.msg} at line {error.lineno}): {hint}") from None
     if not isinstance(document, dict):
