@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import collections.abc
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
@@ -55,6 +56,7 @@ def _as_list(value: ContextValue | None) -> list[str]:
     return list(value) if isinstance(value, list) else [value]
 
 
+@functools.cache  # the matrix asks for the same few patterns millions of times
 def _arn_part_pattern(pattern: str) -> re.Pattern[str]:
     """A wildcard pattern for one ARN part: * any run of characters, ? one character, case-sensitive."""
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
