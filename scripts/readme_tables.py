@@ -8,6 +8,7 @@ Reads the .tf files with python-hcl2 and writes Markdown tables between the mark
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -38,11 +39,20 @@ def _unquote(value: Any) -> Any:
     return value
 
 
+@functools.cache  # each table reads each file three times; python-hcl2 takes some 50 ms per file
+def _parsed_text(text: str) -> dict[str, Any]:
+    return hcl2.loads(text)  # type: ignore[no-any-return]
+
+
+def _parsed(path: Path) -> dict[str, Any]:
+    """A .tf file as python-hcl2 reads it (callers must not change it: one parse serves every caller)."""
+    return _parsed_text(path.read_text())
+
+
 def _blocks(path: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
     if not path.exists():
         return []
-    with path.open() as handle:
-        parsed = hcl2.load(handle)
+    parsed = _parsed(path)
     return [(_unquote(name), _unquote(body)) for block in parsed.get(kind, []) for name, body in block.items()]
 
 
@@ -58,9 +68,7 @@ def _typed_blocks(module_dir: Path, kind: str) -> list[tuple[str, str]]:
     """(type, name) of every resource or data source, in file order."""
     found = []
     for path in sorted(module_dir.glob("*.tf")):
-        with path.open() as handle:
-            parsed = hcl2.load(handle)
-        for block in parsed.get(kind, []):
+        for block in _parsed(path).get(kind, []):
             for type_name, labels in block.items():
                 found += [(_unquote(type_name), _unquote(label)) for label in labels]
     return found
@@ -77,8 +85,7 @@ def render(module_dir: Path) -> str:
     inputs (with Required) and outputs."""
     settings: list[dict[str, Any]] = []
     for path in sorted(module_dir.glob("*.tf")):
-        with path.open() as handle:
-            settings += [_unquote(block) for block in hcl2.load(handle).get("terraform", [])]
+        settings += [_unquote(block) for block in _parsed(path).get("terraform", [])]
     providers: dict[str, str] = {}
     required_version = None
     for block in settings:
