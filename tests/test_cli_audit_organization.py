@@ -312,6 +312,20 @@ def test_credentials_are_renewed_when_they_expire(org: Organization, monkeypatch
         del os.environ["AWS_ENDPOINT_URL"]
 
 
+def test_sessions_share_one_set_of_service_models() -> None:
+    """Every session of a process, the caller's and each account's, reads the models of one loader (EC2's
+    costs a quarter of a second of CPU to read), and that loader's search paths do not grow with the accounts."""
+    from approved_amis import aws
+
+    caller = aws.new_session(region="us-east-1")
+    loader = caller._session.get_component("data_loader")
+    search_paths = list(loader.search_paths)
+    sessions = [aws.assumed_session(caller, aws.role_arn("aws", f"{n}" * 12, ROLE), "us-east-1") for n in range(1, 4)]
+    sessions.append(aws.new_session(region="eu-west-1"))
+    assert all(session._session.get_component("data_loader") is loader for session in sessions)
+    assert loader.search_paths == search_paths
+
+
 def test_progress_counts_accounts_on_a_terminal_only() -> None:
     from approved_amis.classify import Verdict
     from approved_amis.organization import AccountProgress

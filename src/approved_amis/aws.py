@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 import re
 import sys
@@ -11,6 +12,7 @@ from typing import Any
 
 import boto3
 import botocore.client
+import botocore.loaders
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
@@ -81,11 +83,34 @@ def _ignore_empty_profile(profile: str | None) -> None:
         del os.environ["AWS_PROFILE"]
 
 
+@functools.cache
+def _data_loader(data_path: str | None) -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader(data_path)
+
+
+def new_session(profile: str | None = None, region: str | None = None) -> boto3.session.Session:
+    """A boto3 session whose service models come from the process's one loader: botocore gives each session
+    a loader of its own, which reads and decodes the models again (a quarter of a second of CPU for EC2's)."""
+    core = botocore.session.Session(profile=profile)
+    return _boto3_session(core, _data_loader(core.get_config_variable("data_path")), region)
+
+
+def _boto3_session(
+    core: botocore.session.Session, loader: botocore.loaders.Loader, region: str | None
+) -> boto3.session.Session:
+    core.register_component("data_loader", loader)
+    made = boto3.session.Session(botocore_session=core, region_name=region)
+    # boto3 appends its data directory to the loader of each session it makes: once is enough.
+    while loader.search_paths.count(loader.search_paths[-1]) > 1:
+        loader.search_paths.pop()
+    return made
+
+
 def session(profile: str | None = None) -> boto3.session.Session:
     """A session that has credentials, or a UsageError saying how to provide them."""
     _ignore_empty_profile(profile)
     try:
-        current = boto3.session.Session(profile_name=profile or None, region_name=env_region())
+        current = new_session(profile or None, env_region())
         credentials = current.get_credentials()
     except BotoCoreError as error:
         raise UsageError(f"cannot load AWS configuration: {error}") from None
@@ -142,7 +167,7 @@ def check_region_offline(region: str) -> str:
     """The region if botocore knows it, checked without credentials or network; else a UsageError."""
     _ignore_empty_profile(None)
     try:
-        offline = boto3.session.Session(region_name=region)
+        offline = new_session(region=region)
     except BotoCoreError as error:
         raise UsageError(f"cannot load AWS configuration: {error}") from None
     return check_regions(offline, [region])[0]
@@ -356,11 +381,10 @@ def assumed_session(
     fetcher = AssumeRoleCredentialFetcher(sts_client, source_credentials, arn, extra_args=extra)
     credentials = DeferredRefreshableCredentials(refresh_using=fetcher.fetch_credentials, method="assume-role")
     core = botocore.session.Session()
-    # Service models are loaded once, not once per account.
-    core.register_component("data_loader", source._session.get_component("data_loader"))
     core._credentials = credentials  # botocore has no public setter for refreshable credentials
     core.set_config_variable("region", region)
-    return boto3.session.Session(botocore_session=core)
+    # Service models are loaded once, not once per account.
+    return _boto3_session(core, source._session.get_component("data_loader"), None)
 
 
 _shared_clients: dict[tuple[Any, ...], Any] = {}
