@@ -11,9 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
 MODEL_PATH = REPO_ROOT / "tests" / "contracts" / "threat_model.yaml"
 BEGIN, END = "<!-- BEGIN_THREAT_MODEL -->", "<!-- END_THREAT_MODEL -->"
@@ -28,7 +27,7 @@ LAYER_NAMES = {
 
 
 def load() -> dict[str, Any]:
-    return yaml.safe_load(MODEL_PATH.read_text())
+    return read_yaml(MODEL_PATH)
 
 
 def layers(names: list[str]) -> str:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
+from harness.yaml_files import read_yaml
 
 CONTRACTS = sorted((Path(__file__).parent / "contracts").glob("bad_inputs*.yaml"))
 CASES = {
     f"{contract.stem}:{case}": spec
     for contract in CONTRACTS
-    for case, spec in yaml.safe_load(contract.read_text()).items()
+    for case, spec in read_yaml(contract).items()
 }
 
 # Each kind of bad input the module must reject, and cases that show it.

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 from sarif import loader
 
 from support.check_plan_support import FIXTURES, SeededAmis, copy_root, seed_amis
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT, emulator_credentials, terraform_env
+from harness.yaml_files import read_yaml
 
 WORKFLOW = REPO_ROOT / "examples" / "ci" / "github-actions.yml"
 HOOKS = REPO_ROOT / ".pre-commit-hooks.yaml"
@@ -29,7 +29,7 @@ NOT_RUN = {"install"}
 
 
 def job() -> dict[str, Any]:
-    (only,) = yaml.safe_load(WORKFLOW.read_text())["jobs"].values()
+    (only,) = read_yaml(WORKFLOW)["jobs"].values()
     return only
 
 
@@ -46,7 +46,7 @@ class StepResult:
 
 def run_workflow(url: str, checkout: Path, tf_vars: dict[str, str]) -> dict[str, StepResult]:
     """Run the workflow's steps as GitHub's bash shell would, in the job's working directory of `checkout`."""
-    workflow = yaml.safe_load(WORKFLOW.read_text())
+    workflow = read_yaml(WORKFLOW)
     directory = checkout / job()["defaults"]["run"]["working-directory"]
     env = terraform_env(url)
     env.update(workflow.get("env", {}))
@@ -127,7 +127,7 @@ def test_workflow_fails_only_on_what_no_ami_approval_clears_when_every_known_ami
     repository, results = runs.clean
     assert results["check"].code == 1, results["check"].output
     report = loader.load_sarif_file(str(sarif_path(repository)))
-    expected = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
+    expected = read_yaml(FIXTURES / "fleet-findings.yaml")
     # Left: the AMIs only apply will know, as warnings that do not fail the job; and, as errors, the groups
     # that follow $Latest/$Default and the launch configurations (approved only by AMI ID, not by tag).
     exposures = [e for e in expected if e.get("kind", "ami") != "ami"]
@@ -140,7 +140,7 @@ def test_upload_runs_after_a_failed_check() -> None:
     (upload,) = [step for step in job()["steps"] if "upload-sarif" in str(step.get("uses", ""))]
     assert "!cancelled()" in upload["if"]
     assert job()["steps"].index(upload) > [s.get("id") for s in job()["steps"]].index("check")
-    permissions = yaml.safe_load(WORKFLOW.read_text())["permissions"]
+    permissions = read_yaml(WORKFLOW)["permissions"]
     assert permissions["security-events"] == "write"
 
 
@@ -161,7 +161,7 @@ def test_readme_shows_the_workflow_commands_in_order() -> None:
 
 
 def test_pre_commit_hook_checks_plan_json_files(runs: Runs) -> None:
-    (hook,) = yaml.safe_load(HOOKS.read_text())
+    (hook,) = read_yaml(HOOKS)
     files = re.compile(hook["files"])
     for name in ("plan.json", "infra/tfplan.json", "infra/prod.tfplan.json"):
         assert files.search(name), name
@@ -196,7 +196,7 @@ _EXPRESSION = re.compile(r"\$\{\{\s*(inputs\.[\w-]+|github\.action_path)\s*\}\}"
 
 def run_action(repository: Path, given: dict[str, str], url: str, tmp: Path) -> tuple[dict[str, StepResult], dict[str, str]]:
     """The action's `run` steps in order with `with:` inputs `given`; each step's results and its outputs."""
-    action = yaml.safe_load(ACTION.read_text())
+    action = read_yaml(ACTION)
     inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()} | given
 
     def expand(text: str) -> str:
@@ -238,7 +238,7 @@ def test_action_fails_on_unapproved_amis_and_hands_the_sarif_to_the_upload(runs:
     records = loader.load_sarif_file(str(sarif)).get_records()
     assert records and all((repository / record["Location"]).is_file() for record in records)
 
-    action = yaml.safe_load(ACTION.read_text())
+    action = read_yaml(ACTION)
     (upload,) = [s for s in action["runs"]["steps"] if "upload-sarif" in str(s.get("uses", ""))]
     assert "!cancelled()" in upload["if"] and "steps.check.outputs.sarif" in upload["if"]
     assert upload["with"]["sarif_file"] == "${{ steps.check.outputs.sarif }}"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from approved_amis.classify import Verdict, classify
 from approved_amis.images import Image
 from approved_amis.rule import ApprovalRule, RuleError
+from harness.yaml_files import read_yaml
 
-CASES = yaml.safe_load((Path(__file__).parent / "contracts" / "classify_cases.yaml").read_text())
+CASES = read_yaml(Path(__file__).parent / "contracts" / "classify_cases.yaml")
 ACCOUNT = "111122223333"
 DEFAULT_AMI = "ami-0123456789abcdef0"
 

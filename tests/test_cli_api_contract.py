@@ -18,14 +18,14 @@ from typing import Any
 
 import botocore.session
 import pytest
-import yaml
 
 from approved_amis import aws
 from harness.emulator import client
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 from support.aws_api import UNSERVED
 
-CONTRACT = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "aws_api_reads.yaml").read_text())
+CONTRACT = read_yaml(REPO_ROOT / "tests" / "contracts" / "aws_api_reads.yaml")
 READS: dict[str, dict[str, list[str]]] = CONTRACT["reads"]
 OPERATIONS = [(service, operation) for service, operations in READS.items() for operation in operations]
 SOURCE = REPO_ROOT / "src" / "approved_amis"

@@ -21,17 +21,17 @@ from typing import Any, Iterator
 import boto3
 import jsonschema
 import pytest
-import yaml
 
 from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, clients, seed_fleet
 from support.aws_api import stubbed
 from support.cli import CLI, run_cli
 from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 from support.terraform_cli import check
 
 REGIONS = ("us-east-1", "eu-west-1")
-CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "audit_fleet.yaml").read_text())
+CONTRACT = read_yaml(Path(__file__).parent / "contracts" / "audit_fleet.yaml")
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
 FINDING_SCHEMA = {
     "type": "array",

@@ -26,18 +26,18 @@ from typing import Any, Iterator
 
 import boto3
 import pytest
-import yaml
 
 from support.audit_fleet import ACCOUNT_ID, Fleet, cli_env, seed_fleet
 from support.aws_api import emulated_apis_path, stubbed
 from support.cli import run_cli
 from harness.emulator import assumed_credentials, client, running_emulator
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 from support.terraform_cli import check
 
 REGIONS = ("us-east-1", "eu-west-1")
 ROLE = "ApprovedAmisAudit"
-CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "audit_fleet.yaml").read_text())
+CONTRACT = read_yaml(Path(__file__).parent / "contracts" / "audit_fleet.yaml")
 RULE = ("--tag-key", "Environment", "--tag-value", "Prod")
 AUDITED = ("dev", "prod")  # members with the audit role and a fleet in each region
 ADMIN_ROLE = "OrganizationAccountAccessRole"  # the role Organizations creates in each member

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-import yaml
 from sarif import loader
 from sarif_pydantic import Sarif
 
@@ -30,15 +29,16 @@ from support.check_plan_support import (
 )
 from harness.emulator import running_emulator
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
 FLEET = FIXTURES / "fleet"
 WILD = FIXTURES / "wild"
 VERSIONS = FIXTURES / "versions"
 RULE = ["--tag-key", "Environment", "--tag-value", "Prod"]
-EXPECTED = yaml.safe_load((FIXTURES / "fleet-findings.yaml").read_text())
-VERDICTS_EXPECTED = yaml.safe_load((FIXTURES / "verdicts-findings.yaml").read_text())
-WILD_EXPECTED = yaml.safe_load((FIXTURES / "wild-findings.yaml").read_text())
-VERSIONS_EXPECTED = yaml.safe_load((FIXTURES / "versions-findings.yaml").read_text())
+EXPECTED = read_yaml(FIXTURES / "fleet-findings.yaml")
+VERDICTS_EXPECTED = read_yaml(FIXTURES / "verdicts-findings.yaml")
+WILD_EXPECTED = read_yaml(FIXTURES / "wild-findings.yaml")
+VERSIONS_EXPECTED = read_yaml(FIXTURES / "versions-findings.yaml")
 ONE_LINE = re.compile(r"^approved-amis: error: [^\n]+\n$")
 
 

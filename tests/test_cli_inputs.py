@@ -8,12 +8,12 @@ import time
 from typing import Any, Iterator
 
 import pytest
-import yaml
 
 from approved_amis import aws, cli
 from harness.tfcli import REPO_ROOT, emulator_credentials
+from harness.yaml_files import read_yaml
 
-CASES: list[dict[str, Any]] = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "cli_bad_inputs.yaml").read_text())
+CASES: list[dict[str, Any]] = read_yaml(REPO_ROOT / "tests" / "contracts" / "cli_bad_inputs.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_the_cli_checks_ids_and_owners_with_the_module_s_own_patterns() -> None:
 # The flags are checked by the module's own rules (rule.CHECKS), on the module's own bad inputs
 ################################################################################
 
-MODULE_BAD_INPUTS: dict[str, Any] = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "bad_inputs.yaml").read_text())
+MODULE_BAD_INPUTS: dict[str, Any] = read_yaml(REPO_ROOT / "tests" / "contracts" / "bad_inputs.yaml")
 
 
 def _rule_cases() -> dict[str, dict[str, Any]]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from conftest import EXAMPLES
 from support.planning import subset_mismatches
+from harness.yaml_files import read_yaml
 
 INVENTORIES = sorted((Path(__file__).parent / "inventories").glob("*.yaml"))
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
@@ -17,7 +17,7 @@ PLANNED = [(EXAMPLES / inventory.stem, {}) for inventory in INVENTORIES]
 
 @pytest.mark.parametrize("inventory", INVENTORIES, ids=[p.stem for p in INVENTORIES])
 def test_example_plan_matches_inventory(inventory: Path, plan_summary) -> None:
-    expected = yaml.safe_load(inventory.read_text())
+    expected = read_yaml(inventory)
     plan = plan_summary(EXAMPLES / inventory.stem)
     problems: list[str] = []
     for resource_type, count in expected.get("counts", {}).items():

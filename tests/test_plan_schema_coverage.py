@@ -7,14 +7,14 @@ import re
 from typing import Any, Iterator
 
 import pytest
-import yaml
 
 from approved_amis.check_plan.resources import RESOURCE_TYPES
 from support.check_plan_support import FIXTURES
+from harness.yaml_files import read_yaml
 
 # Attribute names that hold an AMI ID (or an AMI choice, like EKS's ami_type) in the aws provider.
 AMI_NAME = re.compile(r"^(ami|ami_id|ami_type|image_id|parent_image)$|(_ami_id|_image_id|image_id_override)$")
-NOT_LAUNCHING = yaml.safe_load((FIXTURES / "not-launching.yaml").read_text())
+NOT_LAUNCHING = read_yaml(FIXTURES / "not-launching.yaml")
 
 
 @pytest.fixture(scope="module")

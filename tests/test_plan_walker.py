@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from approved_amis.check_plan.resources import RESOURCE_TYPES
 from approved_amis.check_plan.walker import planned_launches
 from approved_amis.classify import AMI, AWS_MANAGED, FLOATING_VERSION, LAUNCH_CONFIGURATION
+from harness.yaml_files import read_yaml
 
 
 def change(address: str, after: dict[str, Any], unknown: dict[str, Any] | None = None, module: str | None = None,
@@ -242,7 +242,7 @@ def test_an_eks_node_group_launches_its_templates_image_or_the_aws_managed_one()
 # Template versions: which image each launch type takes, per version form (fixtures/check-plan/versions.yaml)
 ################################################################################
 
-VERSIONS = yaml.safe_load((Path(__file__).parent / "fixtures" / "check-plan" / "versions.yaml").read_text())
+VERSIONS = read_yaml(Path(__file__).parent / "fixtures" / "check-plan" / "versions.yaml")
 TEMPLATE_ID = "lt-0123456789abcdef0"
 LATEST_AMI, OLDER_AMI = "ami-11111111111111111", "ami-00000000000000000"
 TEMPLATE_PATHS = [

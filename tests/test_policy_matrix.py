@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-import yaml
 
 from harness.iam_eval import (
     ALLOWED,
@@ -26,8 +25,9 @@ from harness.iam_eval import (
 )
 from support.planning import PlanSummary
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
-MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
+MATRIX = read_yaml(Path(__file__).parent / "contracts" / "policy_matrix.yaml")
 ROWS = {row["id"]: row for row in MATRIX["rows"]}
 # Configurations of a module directory are planned together with the other test modules' inputs
 # (conftest.py: plan_summary); the examples configure their provider and are planned as roots.

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
 EXAMPLES = REPO_ROOT / "examples"
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).
 PLANNED = [(EXAMPLES / "organization", {})]
 README = " ".join((REPO_ROOT / "README.md").read_text().split())  # figures may wrap
-CONTRACT = yaml.safe_load((REPO_ROOT / "tests" / "contracts" / "bad_inputs_organization.yaml").read_text())
+CONTRACT = read_yaml(REPO_ROOT / "tests" / "contracts" / "bad_inputs_organization.yaml")
 
 
 def quoted(pattern: str) -> int:

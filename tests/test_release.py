@@ -14,13 +14,13 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-import yaml
 
 from scripts import release as make_release
 from support.release import pipx_install, serving
 from support.terraform_cli import check, run
 from test_readme_examples import PROVIDER, RELEASE_ADDRESS, RELEASE_SOURCE, USAGE_BLOCKS, package_of, usage_blocks
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
 VERSION = (REPO_ROOT / "VERSION").read_text().strip()
 CHANGELOG = (REPO_ROOT / "CHANGELOG.md").read_text()
@@ -64,7 +64,7 @@ def test_readme_usage_pins_the_version() -> None:
 
 
 def test_ci_and_pre_commit_pins_are_the_release_tag() -> None:
-    workflow = yaml.safe_load((REPO_ROOT / "examples" / "ci" / "github-actions.yml").read_text())
+    workflow = read_yaml(REPO_ROOT / "examples" / "ci" / "github-actions.yml")
     assert workflow["env"]["APPROVED_AMIS"].endswith(f"@v{VERSION}")
     revs = re.findall(r"^\s*rev:\s*(\S+)", (REPO_ROOT / "src" / "approved_amis" / "README.md").read_text(), flags=re.MULTILINE)
     assert revs and set(revs) == {f"v{VERSION}"}

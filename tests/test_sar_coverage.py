@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from conftest import EXAMPLES
+from harness.yaml_files import read_yaml
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)  # parliament imports the deprecated pkg_resources
     import parliament
 
-CONTRACT = yaml.safe_load((Path(__file__).parent / "contracts" / "sar_coverage.yaml").read_text())
+CONTRACT = read_yaml(Path(__file__).parent / "contracts" / "sar_coverage.yaml")
 SAR = {service["prefix"]: service for service in json.loads((Path(parliament.__file__).parent / "iam_definition.json").read_text())}
 POLICY = "module.iam_policy.aws_iam_policy.this[0]"
 # Planned together with the other test modules' inputs (conftest.py: plan_summary).

@@ -10,14 +10,14 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from scripts.threat_model import BEGIN, END, counts, load, markdown
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
 MODEL = load()
 PATHS = {path["id"]: path for path in MODEL["paths"]}
-MATRIX = yaml.safe_load((Path(__file__).parent / "contracts" / "policy_matrix.yaml").read_text())
+MATRIX = read_yaml(Path(__file__).parent / "contracts" / "policy_matrix.yaml")
 ROWS = {row["id"]: row for row in MATRIX["rows"]}
 TEMPLATE_SIDS = set(re.findall(r'Sid\s*=\s*"(Deny\w+)"', (REPO_ROOT / "modules" / "approval-rule" / "templates" / "approved-amis.json.tftpl").read_text()))
 EXPLICITLY_DENIED = "explicitly denied"

@@ -23,16 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from support.instances import CHECKED_AT, repository_file
 from harness.tfcli import REPO_ROOT
+from harness.yaml_files import read_yaml
 
 CONTRACTS = sorted((Path(__file__).parent / "contracts").glob("bad_inputs*.yaml"))
 CASES = {
     f"{contract.stem}:{case}": spec
     for contract in CONTRACTS
-    for case, spec in yaml.safe_load(contract.read_text()).items()
+    for case, spec in read_yaml(contract).items()
 }
 VARIABLES_FILES = [REPO_ROOT / "variables.tf", *sorted((REPO_ROOT / "modules").glob("*/variables.tf"))]
 
