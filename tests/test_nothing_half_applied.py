@@ -8,7 +8,6 @@ destroyed), to show that those checks do see what an accepted apply creates.
 
 from __future__ import annotations
 
-import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 from conftest import EXAMPLES
 from harness.emulator import client
 from harness.workspace import copy_example
-from support.terraform_cli import run as terraform
+from support.terraform_cli import managed_resources, run as terraform
 
 # One bad input each, as module arguments, with the message its rejection must carry.
 BAD_INPUTS = {
@@ -46,10 +45,7 @@ def leftovers(iam: Any, prefix: str) -> list[str]:
 
 def state_resources(directory: Path) -> list[str]:
     """Addresses of the managed resources in the scratch folder's state (none when there is no state)."""
-    state = directory / "terraform.tfstate"
-    resources = json.loads(state.read_text()).get("resources", []) if state.exists() else []
-    managed = [r for r in resources if r["mode"] == "managed"]
-    return [".".join(filter(None, (r.get("module"), r["type"], r["name"]))) for r in managed]
+    return [".".join(filter(None, (r.get("module"), r["type"], r["name"]))) for r in managed_resources(directory)]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from harness import emulator
 from scripts.demo import REGION, DemoRun, run_demo
+from support.terraform_cli import local_state, managed_resources
 
 # What the emulator cannot serve, switched off through the example's documented input.
 PLAN_TESTED_ONLY = {"aws_config_remediation_configuration"}
@@ -163,10 +164,8 @@ class CompleteExample:
         while the demo waits. The local state file, not `terraform show -json`: that process takes seconds of
         a loaded machine, on top of the apply, in the setup of the first test of tests/test_apply.py."""
         url, workdir, _ = self._where
-        state = json.loads((workdir / "terraform.tfstate").read_text())
-        applied = [r for r in state["resources"] if r["mode"] == "managed" and r["instances"]]
-        self.lifecycle.applied_types = {r["type"] for r in applied}
-        self.lifecycle.outputs = {name: output["value"] for name, output in state["outputs"].items()}
+        self.lifecycle.applied_types = {r["type"] for r in managed_resources(workdir)}
+        self.lifecycle.outputs = {name: output["value"] for name, output in local_state(workdir)["outputs"].items()}
         account = Account(url)
         self.lifecycle.observed = observe(account)
         try:
